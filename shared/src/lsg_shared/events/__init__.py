@@ -1,0 +1,82 @@
+"""The event catalogue: every event type the suite emits, by its CloudEvents `type`."""
+
+from __future__ import annotations
+
+from lsg_shared.events.alerts import (
+    AlertAcknowledged,
+    AlertCancelled,
+    AlertEscalated,
+    AlertRaised,
+    AlertResolved,
+    DeviceHeartbeat,
+    DeviceInstalled,
+    DeviceStatusChanged,
+)
+from lsg_shared.events.base import EventData
+from lsg_shared.events.envelope import CloudEvent, PoisonMessage, from_kafka
+from lsg_shared.events.reporting import DeliverableRecorded, IndicatorUpdated
+from lsg_shared.events.surveys import (
+    ConsultationHeld,
+    FocusGroupHeld,
+    ForumHeld,
+    SurveyCompleted,
+    SurveyOpened,
+    SurveyResponseCorrected,
+    SurveyResponseRecorded,
+)
+from lsg_shared.events.training import ActivityHeld, TrainingAttended, TrainingCompleted, TrainingSessionHeld
+
+ALL_EVENTS: tuple[type[EventData], ...] = (
+    SurveyOpened,
+    SurveyResponseRecorded,
+    SurveyResponseCorrected,
+    SurveyCompleted,
+    FocusGroupHeld,
+    ConsultationHeld,
+    ForumHeld,
+    TrainingSessionHeld,
+    TrainingAttended,
+    TrainingCompleted,
+    ActivityHeld,
+    DeviceInstalled,
+    DeviceStatusChanged,
+    DeviceHeartbeat,
+    AlertRaised,
+    AlertAcknowledged,
+    AlertEscalated,
+    AlertResolved,
+    AlertCancelled,
+    DeliverableRecorded,
+    IndicatorUpdated,
+)
+EVENT_TYPES: dict[str, type[EventData]] = {e.event_type: e for e in ALL_EVENTS}
+
+__all__ = [
+    "ALL_EVENTS",
+    "EVENT_TYPES",
+    "ActivityHeld",
+    "AlertAcknowledged",
+    "AlertCancelled",
+    "AlertEscalated",
+    "AlertRaised",
+    "AlertResolved",
+    "CloudEvent",
+    "ConsultationHeld",
+    "DeliverableRecorded",
+    "DeviceHeartbeat",
+    "DeviceInstalled",
+    "DeviceStatusChanged",
+    "EventData",
+    "FocusGroupHeld",
+    "ForumHeld",
+    "IndicatorUpdated",
+    "PoisonMessage",
+    "SurveyCompleted",
+    "SurveyOpened",
+    "SurveyResponseCorrected",
+    "SurveyResponseRecorded",
+    "TrainingAttended",
+    "TrainingCompleted",
+    "TrainingSessionHeld",
+    "from_kafka",
+]

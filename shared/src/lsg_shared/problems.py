@@ -1,0 +1,150 @@
+"""RFC 9457 problem details (``application/problem+json``) for every error a client sees.
+
+Validation errors name each bad field (``errors[].field``), what was wrong and, where safe, the value.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
+
+MEDIA_TYPE = "application/problem+json"
+TYPE_BASE = "https://lsg-events.github.io/problems/"
+
+
+class Problem(Exception):
+    """Raise from a route to answer with a problem document."""
+
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str | None = None,
+        *,
+        type_: str | None = None,
+        errors: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(detail or title)
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.type = type_ or title.lower().replace(" ", "-")
+        self.errors = errors
+        self.headers = headers
+        self.extra = extra
+
+
+def problem_response(
+    status: int,
+    title: str,
+    detail: str | None = None,
+    *,
+    type_: str = "about:blank",
+    instance: str | None = None,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": type_ if type_.startswith(("http", "about:")) else TYPE_BASE + type_,
+        "title": title,
+        "status": status,
+    }
+    if detail:
+        body["detail"] = detail
+    if instance:
+        body["instance"] = instance
+    if errors is not None:
+        body["errors"] = errors
+    body.update(extra)
+    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+
+def _field(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in ("body", "query", "path", "header"):
+        where, rest = parts[0], parts[1:]
+        return ".".join(rest) if where == "body" and rest else f"{where}:{'.'.join(rest)}"
+    return ".".join(parts)
+
+
+def validation_errors(errors: list[Any]) -> list[dict[str, Any]]:
+    out = []
+    for err in errors:
+        item: dict[str, Any] = {"field": _field(err.get("loc", ())) or "body", "message": err.get("msg", "")}
+        if err.get("type"):
+            item["code"] = err["type"]
+        value = err.get("input")
+        if isinstance(value, (int, float, bool)) or (isinstance(value, str) and len(value) <= 200):
+            item["value"] = value
+        out.append(item)
+    return out
+
+
+def install(app: FastAPI) -> None:
+    """Register handlers so every error leaves as problem+json, never as a bare 500 page."""
+
+    @app.exception_handler(Problem)
+    async def _problem(request: Request, exc: Problem) -> JSONResponse:
+        return problem_response(
+            exc.status,
+            exc.title,
+            exc.detail,
+            type_=exc.type,
+            instance=request.url.path,
+            errors=exc.errors,
+            headers=exc.headers,
+            **exc.extra,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = validation_errors(list(exc.errors()))
+        if any(e.get("code") == "json_invalid" for e in errors):
+            return problem_response(
+                400,
+                "Malformed JSON",
+                "The request body is not valid JSON.",
+                type_="malformed-json",
+                instance=request.url.path,
+                errors=errors,
+            )
+        fields = ", ".join(sorted({e["field"] for e in errors}))
+        return problem_response(
+            422,
+            "Invalid request",
+            f"Invalid field(s): {fields}",
+            type_="validation-error",
+            instance=request.url.path,
+            errors=errors,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return problem_response(
+            exc.status_code,
+            str(exc.detail) if exc.status_code != 404 else "Not found",
+            str(exc.detail),
+            instance=request.url.path,
+            headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return problem_response(
+            500,
+            "Internal error",
+            "The error was logged; please report the time and path.",
+            type_="internal-error",
+            instance=request.url.path,
+        )

@@ -1,0 +1,227 @@
+"""The composition root every service builds on.
+
+``build_app`` returns a FastAPI application whose lifespan connects PostgreSQL (applying migrations),
+creates the registry's topics, starts the FastStream Kafka broker and the outbox relay, and stops them all
+in order on shutdown. It serves ``/health/live``, ``/health/ready`` (Kafka reachable, PostgreSQL reachable,
+migrations applied) and ``/metrics``. Services add their routers, consumers and background tasks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from faststream.kafka import KafkaBroker
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from lsg_shared import db, metrics, migrate, problems, topics
+from lsg_shared.events.base import EventData
+from lsg_shared.events.envelope import CloudEvent
+from lsg_shared.http import BodyLimitMiddleware, MetricsMiddleware
+from lsg_shared.kafka import ensure_topics, make_broker
+from lsg_shared.outbox import OutboxRelay
+from lsg_shared.settings import ServiceSettings
+from lsg_shared.telemetry import setup_logging, setup_tracing
+
+log = logging.getLogger(__name__)
+
+Hook = Callable[["Runtime"], Awaitable[None]]
+
+
+@dataclass
+class Runtime:
+    """What a running service holds: settings, broker, pool, relay. Routes reach it via `runtime(request)`."""
+
+    name: str
+    package: str
+    settings: ServiceSettings
+    broker: KafkaBroker
+    source: str
+    _pool: asyncpg.Pool | None = None
+    relay: OutboxRelay | None = None
+    broker_started: bool = False
+    tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            raise RuntimeError("the database pool is not open yet")
+        return self._pool
+
+    def event(self, data: EventData, **kwargs: Any) -> CloudEvent:
+        """A CloudEvent from this service (``source`` is the service's URI reference)."""
+        return CloudEvent(data=data, source=self.source, **kwargs)
+
+    async def publish_raw(self, value: bytes, *, topic: str, key: bytes | None, headers: dict[str, str]) -> Any:
+        return await self.broker.publish(value, topic=topic, key=key, headers=headers)
+
+
+async def _as_coroutine(awaitable: Awaitable[None]) -> None:
+    await awaitable
+
+
+def runtime(request: Request) -> Runtime:
+    """FastAPI dependency: the service's runtime."""
+    rt: Runtime = request.app.state.runtime
+    return rt
+
+
+async def _start_broker_when_possible(rt: Runtime) -> None:
+    """Kafka may be down at start-up: keep trying, so HTTP writes (to the outbox) work meanwhile."""
+    delay = 0.5
+    while True:
+        try:
+            if rt.settings.kafka.create_topics:
+                await ensure_topics(rt.settings.kafka, topics.TOPICS)
+            await rt.broker.start()
+            rt.broker_started = True
+            log.info("kafka broker connected")
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("kafka not reachable yet (%s); retrying in %.1fs", exc, delay)
+            with contextlib.suppress(Exception):
+                await rt.broker.stop()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10)
+
+
+def build_app(
+    *,
+    name: str,
+    package: str,
+    settings: ServiceSettings,
+    title: str,
+    description: str,
+    version: str = "0.1.0",
+    routers: Sequence[APIRouter] = (),
+    register_consumers: Callable[[Runtime], None] | None = None,
+    on_startup: Sequence[Hook] = (),
+    background: Sequence[Hook] = (),
+    on_shutdown: Sequence[Hook] = (),
+    run_relay: bool = True,
+    migrate_on_start: bool = True,
+    create_database: bool = True,
+    openapi_tags: list[dict[str, Any]] | None = None,
+) -> FastAPI:
+    """Assemble one service. Nothing connects until the app's lifespan starts."""
+    tracer_provider = setup_tracing(name)
+    broker = make_broker(settings.kafka, client_id=name, tracer_provider=tracer_provider, description=description)
+    rt = Runtime(name=name, package=package, settings=settings, broker=broker, source=f"/lsg/{name}")
+    all_migrations = migrate.for_service(package)
+    if register_consumers is not None:
+        register_consumers(rt)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        setup_logging(name, fmt=settings.log_format, level=settings.log_level)
+        if create_database:
+            await db.ensure_database(settings.database_url)
+        rt._pool = await db.create_pool(
+            settings.database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max
+        )
+        if migrate_on_start:
+            async with rt.pool.acquire() as conn:
+                applied = await migrate.apply(conn, all_migrations)
+            if applied:
+                log.info("applied migrations: %s", [f"{m.component}:{m.version:04d}" for m in applied])
+        for hook in on_startup:
+            await hook(rt)
+        rt.tasks.append(asyncio.create_task(_start_broker_when_possible(rt), name=f"{name}-broker-start"))
+        if run_relay:
+            rt.relay = OutboxRelay(
+                rt.pool,
+                broker.publish,
+                service=name,
+                batch_size=settings.outbox_batch_size,
+                poll_interval_s=settings.outbox_poll_interval_s,
+            )
+            rt.tasks.append(asyncio.create_task(rt.relay.run(), name=f"{name}-outbox-relay"))
+        for job in background:
+            rt.tasks.append(
+                asyncio.create_task(_as_coroutine(job(rt)), name=f"{name}-{getattr(job, '__name__', 'job')}")
+            )
+        try:
+            yield
+        finally:
+            for hook in on_shutdown:
+                with contextlib.suppress(Exception):
+                    await hook(rt)
+            if rt.relay is not None:
+                await rt.relay.stop()
+            # Let the relay drain what it can, then stop everything else.
+            _done, pending = await asyncio.wait(rt.tasks, timeout=6)
+            for task in pending:
+                task.cancel()
+            for task in pending:
+                with contextlib.suppress(BaseException):
+                    await task
+            with contextlib.suppress(Exception):
+                await broker.stop()
+            rt.broker_started = False
+            await rt.pool.close()
+            rt._pool = None
+
+    app = FastAPI(title=title, description=description, version=version, lifespan=lifespan, openapi_tags=openapi_tags)
+    app.state.runtime = rt
+    problems.install(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(MetricsMiddleware, service=name)
+
+    health = APIRouter(tags=["operations"])
+
+    @health.get("/health/live", summary="Liveness: the process answers")
+    async def live() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @health.get("/health/ready", summary="Readiness: Kafka and PostgreSQL reachable, migrations applied")
+    async def ready() -> JSONResponse:
+        checks = await readiness(rt, all_migrations)
+        ok = all(c["ok"] for c in checks.values())
+        return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503)
+
+    @health.get("/metrics", summary="Prometheus metrics", include_in_schema=True)
+    async def prometheus() -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    app.include_router(health)
+    for router in routers:
+        app.include_router(router)
+    FastAPIInstrumentor.instrument_app(
+        app, tracer_provider=tracer_provider, excluded_urls="health/live,health/ready,metrics"
+    )
+    return app
+
+
+async def readiness(rt: Runtime, all_migrations: list[migrate.Migration]) -> dict[str, dict[str, Any]]:
+    checks: dict[str, dict[str, Any]] = {}
+    try:
+        if rt._pool is None:
+            raise RuntimeError("pool not open")
+        async with rt.pool.acquire(timeout=2) as conn:
+            await conn.fetchval("SELECT 1", timeout=2)
+            missing = await migrate.pending(conn, all_migrations)
+        checks["postgres"] = {"ok": True}
+        checks["migrations"] = {"ok": not missing, "pending": [f"{m.component}:{m.version:04d}" for m in missing]}
+    except Exception as exc:
+        checks["postgres"] = {"ok": False, "error": type(exc).__name__}
+        checks["migrations"] = {"ok": False, "error": "database unreachable"}
+    kafka_ok = False
+    if rt.broker_started:
+        try:
+            kafka_ok = bool(await rt.broker.ping(timeout=2))
+        except Exception:
+            kafka_ok = False
+    checks["kafka"] = {"ok": kafka_ok}
+    if rt.relay is not None:
+        checks["outbox_relay"] = {"ok": True, "publishing": rt.relay.healthy, "last_error": rt.relay.last_error}
+    return checks

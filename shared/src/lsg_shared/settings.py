@@ -1,0 +1,47 @@
+"""Configuration from environment variables (prefix ``LSG_``). Nothing connects at import time."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class KafkaSettings(BaseSettings):
+    """How every client (services, relay, tools, tests) reaches Kafka."""
+
+    model_config = SettingsConfigDict(env_prefix="LSG_KAFKA_", extra="ignore")
+
+    bootstrap: str = Field("127.0.0.1:29092", description="Comma-separated bootstrap servers")
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"] = "SCRAM-SHA-512"
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_cafile: str | None = Field(None, description="CA bundle (PEM) that signed the brokers' certificates")
+    create_topics: bool = Field(True, description="Create missing topics at start-up from the registry")
+    topic_replication_factor: int | None = Field(
+        None, description="Override the registry's replication factor (1 on a single local broker)"
+    )
+
+
+class ServiceSettings(BaseSettings):
+    """Settings common to every service. Services subclass this to add their own."""
+
+    model_config = SettingsConfigDict(env_prefix="LSG_", extra="ignore", env_nested_delimiter="__")
+
+    service_name: str = "lsg"
+    environment: str = "development"
+    http_host: str = "0.0.0.0"
+    http_port: int = 8000
+    database_url: str = "postgresql://postgres:postgres@127.0.0.1:25432/postgres"
+    db_pool_min: int = 1
+    db_pool_max: int = 10
+    log_format: Literal["json", "text"] = "text"
+    log_level: str = "INFO"
+    consumer_retries: int = Field(3, ge=0, description="In-process retries before a message is dead-lettered")
+    consumer_retry_backoff_s: float = Field(0.2, gt=0, description="First retry delay; doubles each retry")
+    outbox_poll_interval_s: float = Field(1.0, gt=0)
+    outbox_batch_size: int = Field(500, gt=0)
+    max_body_bytes: int = Field(1_048_576, gt=0, description="Largest HTTP request body accepted")
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
