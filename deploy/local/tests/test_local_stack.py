@@ -16,6 +16,7 @@ import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
 from lsg_local.kafka import KafkaProcess, probe_kafka
 from lsg_local.stack import DATABASES, LocalStack, StackInfo
 
@@ -42,7 +43,7 @@ async def _list_topics(bootstrap: str) -> list[str]:
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
-        return await admin.list_topics()
+        return list(await admin.list_topics())
     finally:
         await admin.close()
 

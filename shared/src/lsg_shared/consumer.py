@@ -198,6 +198,10 @@ class EventConsumer:
         log.warning("dead-lettered %s[%d]@%d: %s: %s", record.topic, record.partition, record.offset, reason, detail)
 
 
+async def _raw_body(message: Any) -> Any:
+    return message.body
+
+
 def subscribe(
     broker: KafkaBroker,
     consumer: EventConsumer,
@@ -216,6 +220,9 @@ def subscribe(
     """
     options: dict[str, Any] = {
         "group_id": group_id or consumer.name,
+        # Keep the body as bytes: our code decodes it, so a malformed body is dead-lettered instead of
+        # failing inside the framework's JSON decoder (which would be retried forever).
+        "decoder": _raw_body,
         "auto_offset_reset": "earliest",
         "ack_policy": AckPolicy.NACK_ON_ERROR,
         "title": title,

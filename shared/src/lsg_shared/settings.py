@@ -44,4 +44,7 @@ class ServiceSettings(BaseSettings):
     outbox_poll_interval_s: float = Field(1.0, gt=0)
     outbox_batch_size: int = Field(500, gt=0)
     max_body_bytes: int = Field(1_048_576, gt=0, description="Largest HTTP request body accepted")
+    api_tokens: str = Field(
+        "", description="JSON list of hashed bearer tokens with roles (see lsg_shared.auth)", repr=False
+    )
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import sys
 import time
@@ -19,8 +20,9 @@ def _print_env(stack: LocalStack) -> None:
 
 
 def _cmd_start(stack: LocalStack, args: argparse.Namespace) -> int:
-    check_prerequisites()
     before = stack.status()
+    if not before["kafka"]:
+        check_prerequisites()  # fail fast (before PostgreSQL starts) when Java/Maven are missing
     t0 = time.monotonic()
     info = stack.ensure_started(timeout=args.timeout)
     took = time.monotonic() - t0
@@ -86,6 +88,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # e.g. `lsg-infra start | head`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit flush
+        return 0
 
 
 if __name__ == "__main__":

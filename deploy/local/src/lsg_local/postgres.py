@@ -21,6 +21,7 @@ import time
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from lsg_local._proc import (
     InfraError,
@@ -233,7 +234,7 @@ class PostgresProcess:
             os.chown(self.data_dir, ent.pw_uid, ent.pw_gid)
         return _SYSTEM_USER
 
-    def _run_kwargs(self, user: str | None) -> dict[str, object]:
+    def _run_kwargs(self, user: str | None) -> dict[str, Any]:
         if user is None:
             return {}
         ent = pwd.getpwnam(user)
@@ -278,7 +279,7 @@ class PostgresProcess:
                 timeout=120,
                 check=False,
                 cwd=self.data_dir,
-                **self._run_kwargs(user),  # type: ignore[arg-type]
+                **self._run_kwargs(user),
             )
         finally:
             os.unlink(pwfile)
@@ -320,7 +321,7 @@ class PostgresProcess:
                 check=False,
                 start_new_session=True,
                 cwd=self.data_dir,
-                **self._run_kwargs(user),  # type: ignore[arg-type]
+                **self._run_kwargs(user),
             )
         except subprocess.TimeoutExpired as exc:
             raise InfraError(f"pg_ctl {what} timed out\n--- {self.log_file}:\n{tail(self.log_file)}") from exc

@@ -1,0 +1,236 @@
+"""Test support on real infrastructure: addresses, isolated databases, event collection, running apps.
+
+Infrastructure comes from ``LSG_TEST_INFRA``:
+
+* ``external``: a user's own cluster: ``LSG_KAFKA_BOOTSTRAP`` and ``LSG_TEST_DATABASE_URL`` (a DSN whose role
+  may create databases).
+* ``local`` (default): the project's own Kafka and PostgreSQL processes (``lsg_local.stack``), started if
+  needed and left running for the next run.
+* ``testcontainers``: Kafka (KRaft) and PostgreSQL containers from the project's locally built images,
+  started through testcontainers (Docker or Podman's Docker-compatible API, ``DOCKER_HOST``).
+
+Tests isolate themselves: each gets its own database, topics carry their own consumer groups, and
+collectors read from the beginning in a fresh group, so tests run in any order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from lsg_shared.db import with_database
+from lsg_shared.events import EVENT_TYPES, CloudEvent
+from lsg_shared.events.envelope import PoisonMessage, from_kafka
+from lsg_shared.settings import KafkaSettings
+
+
+@dataclass(frozen=True)
+class Infra:
+    mode: str
+    kafka_bootstrap: str
+    admin_dsn: str
+
+    def kafka_settings(self) -> KafkaSettings:
+        return KafkaSettings(bootstrap=self.kafka_bootstrap)
+
+
+def _testcontainers_infra(stack: contextlib.ExitStack) -> Infra:
+    from testcontainers.core.container import DockerContainer
+    from testcontainers.core.waiting_utils import wait_for_logs
+
+    kafka_image = os.environ.get("LSG_TEST_KAFKA_IMAGE", "localhost/lsg/kafka:local")
+    pg_image = os.environ.get("LSG_TEST_POSTGRES_IMAGE", "localhost/lsg/postgres:local")
+    pg = stack.enter_context(
+        DockerContainer(pg_image).with_exposed_ports(5432).with_env("POSTGRES_PASSWORD", "postgres")
+    )
+    wait_for_logs(pg, "database system is ready to accept connections", timeout=120)
+    kafka = DockerContainer(kafka_image).with_exposed_ports(9092)
+    # The advertised listener must be the host-mapped port, known only after start: the image reads it
+    # from a file the entrypoint waits for.
+    kafka = stack.enter_context(kafka.with_env("KAFKA_ADVERTISED_FROM_FILE", "/tmp/advertised"))  # noqa: S108 (inside the container)
+    host = kafka.get_container_host_ip()
+    port = kafka.get_exposed_port(9092)
+    kafka.exec(["sh", "-c", f"echo PLAINTEXT://{host}:{port} > /tmp/advertised"])
+    wait_for_logs(kafka, "Kafka Server started", timeout=120)
+    return Infra(
+        "testcontainers",
+        f"{host}:{port}",
+        f"postgresql://postgres:postgres@{pg.get_container_host_ip()}:{pg.get_exposed_port(5432)}/postgres",
+    )
+
+
+@contextlib.contextmanager
+def infrastructure() -> Iterator[Infra]:
+    mode = os.environ.get("LSG_TEST_INFRA", "local").strip() or "local"
+    if mode == "external":
+        bootstrap = os.environ.get("LSG_KAFKA_BOOTSTRAP")
+        dsn = os.environ.get("LSG_TEST_DATABASE_URL")
+        if not bootstrap or not dsn:
+            raise RuntimeError("LSG_TEST_INFRA=external needs LSG_KAFKA_BOOTSTRAP and LSG_TEST_DATABASE_URL")
+        yield Infra("external", bootstrap, dsn)
+    elif mode == "local":
+        from lsg_local.stack import LocalStack
+
+        info = LocalStack().ensure_started()
+        yield Infra("local", info.kafka_bootstrap, info.postgres_dsn)
+    elif mode == "testcontainers":
+        with contextlib.ExitStack() as stack:
+            yield _testcontainers_infra(stack)
+    else:
+        raise RuntimeError(f"LSG_TEST_INFRA={mode!r}: expected external, local or testcontainers")
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:10]}"
+
+
+async def create_database(admin_dsn: str, name: str | None = None) -> str:
+    """A fresh, empty database; returns its DSN."""
+    name = name or unique("lsgtest")
+    conn = await asyncpg.connect(admin_dsn)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return with_database(admin_dsn, name)
+
+
+async def drop_database(admin_dsn: str, dsn: str) -> None:
+    name = dsn.rsplit("/", 1)[-1].split("?")[0]
+    conn = await asyncpg.connect(admin_dsn)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@dataclass
+class Received:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: dict[str, str]
+    event: CloudEvent | None
+    error: str | None = None
+
+
+@dataclass
+class EventCollector:
+    """Reads topics from the beginning in its own consumer group and keeps every record it sees."""
+
+    bootstrap: str
+    topics: tuple[str, ...]
+    records: list[Received] = field(default_factory=list)
+    _consumer: AIOKafkaConsumer | None = None
+    _task: asyncio.Task[None] | None = None
+
+    async def start(self) -> EventCollector:
+        self._consumer = AIOKafkaConsumer(
+            *self.topics,
+            bootstrap_servers=self.bootstrap,
+            group_id=unique("collector"),
+            auto_offset_reset="earliest",
+            enable_auto_commit=False,
+        )
+        await self._consumer.start()
+        self._task = asyncio.create_task(self._run())
+        return self
+
+    async def _run(self) -> None:
+        assert self._consumer is not None
+        async for record in self._consumer:
+            headers = {k: v.decode("utf-8", "replace") for k, v in (record.headers or ())}
+            try:
+                event: CloudEvent | None = from_kafka(record.value, record.headers, EVENT_TYPES)
+                error = None
+            except PoisonMessage as exc:
+                event, error = None, str(exc)
+            self.records.append(
+                Received(record.topic, record.partition, record.offset, record.key, record.value, headers, event, error)
+            )
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(BaseException):
+                await self._task
+        if self._consumer is not None:
+            await self._consumer.stop()
+
+    def events(self, event_type: str | None = None) -> list[CloudEvent]:
+        return [
+            r.event for r in self.records if r.event is not None and (event_type is None or r.event.type == event_type)
+        ]
+
+    async def wait_for(
+        self, predicate: Callable[[EventCollector], bool], timeout: float = 30, message: str = "condition"
+    ) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate(self):
+                return
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"timed out after {timeout}s waiting for {message}; saw {len(self.records)} records")
+
+    async def wait_count(self, event_type: str, count: int, timeout: float = 30) -> list[CloudEvent]:
+        await self.wait_for(lambda c: len(c.events(event_type)) >= count, timeout, f"{count} x {event_type}")
+        return self.events(event_type)
+
+
+@contextlib.asynccontextmanager
+async def collect(bootstrap: str, *topics: str) -> AsyncIterator[EventCollector]:
+    collector = await EventCollector(bootstrap, tuple(topics)).start()
+    try:
+        yield collector
+    finally:
+        await collector.stop()
+
+
+async def committed_offsets(
+    bootstrap: str, group_id: str, partitions: Iterable[tuple[str, int]]
+) -> dict[tuple[str, int], int | None]:
+    """What a consumer group has committed (None where nothing is): tests assert on this, not on policy names."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        out: dict[tuple[str, int], int | None] = {}
+        for topic, partition in partitions:
+            out[(topic, partition)] = await consumer.committed(TopicPartition(topic, partition))
+        return out
+    finally:
+        await consumer.stop()
+
+
+@contextlib.asynccontextmanager
+async def running_app(app: Any) -> AsyncIterator[Any]:
+    """Run a service's ASGI app in-process (lifespan included) and yield an httpx client bound to it."""
+    import httpx
+    from asgi_lifespan import LifespanManager
+
+    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=30) as manager:
+        transport = httpx.ASGITransport(app=manager.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            yield client
+
+
+async def wait_ready(client: Any, timeout: float = 60) -> None:
+    """Wait until /health/ready answers 200 (Kafka connected, migrations applied)."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = await client.get("/health/ready")
+        if last.status_code == 200:
+            return
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"service not ready after {timeout}s: {last.text if last is not None else None}")

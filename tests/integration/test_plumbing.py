@@ -1,0 +1,339 @@
+"""The foundation's plumbing on the real Kafka broker and PostgreSQL.
+
+Each test shows one behaviour every service relies on, and fails if that behaviour breaks:
+round-trip of every event type, inbox idempotency, the outbox across a broker outage, dead-lettering
+without stopping, and trace context crossing Kafka.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from faststream.kafka import KafkaBroker
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+from lsg_local import testing
+from lsg_local.kafka import KafkaProcess
+from lsg_shared import db, dlq, migrate, outbox
+from lsg_shared.consumer import EventConsumer, subscribe
+from lsg_shared.events import EVENT_TYPES, CloudEvent
+from lsg_shared.events.examples import EXAMPLES
+from lsg_shared.kafka import make_broker
+from lsg_shared.settings import KafkaSettings
+from lsg_shared.topics import dlq_topic
+
+pytestmark = [pytest.mark.integration, pytest.mark.kafka, pytest.mark.postgres]
+
+
+async def create_topics(bootstrap: str, *names: str, partitions: int = 1) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(n, partitions, 1) for n in names])
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    p = await db.create_pool(database_url, min_size=1, max_size=5)
+    async with p.acquire() as conn:
+        await migrate.apply(conn, migrate.discover("lsg_shared", "lsg_shared"))
+        await conn.execute("CREATE TABLE effects (event_id text NOT NULL, note text)")
+    yield p
+    await p.close()
+
+
+@pytest.fixture
+async def topic(kafka_bootstrap: str) -> str:
+    name = testing.unique("lsg.test.plumbing")
+    await create_topics(kafka_bootstrap, name, dlq_topic(name))
+    return name
+
+
+async def produce(
+    bootstrap: str, topic: str, records: Sequence[tuple[bytes | None, bytes, list[tuple[str, bytes]]]]
+) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    await producer.start()
+    try:
+        for key, value, headers in records:
+            await producer.send_and_wait(topic, value, key=key, headers=headers)
+    finally:
+        await producer.stop()
+
+
+def as_record(event: CloudEvent) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
+    key, value, headers = event.to_kafka()
+    return key, value, [(k, v.encode()) for k, v in headers.items()]
+
+
+@contextlib.asynccontextmanager
+async def consuming(
+    broker: KafkaBroker, consumer: EventConsumer, topic: str, *, batch: bool = False
+) -> AsyncIterator[None]:
+    subscribe(broker, consumer, topic, group_id=consumer.name, batch=batch, max_records=50)
+    await broker.start()
+    try:
+        yield
+    finally:
+        await broker.stop()
+
+
+async def record_effect(conn: Any, event: CloudEvent) -> None:
+    await conn.execute("INSERT INTO effects (event_id) VALUES ($1)", event.id)
+
+
+async def wait_until(predicate: Any, timeout: float = 30, what: str = "condition") -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        if await predicate():
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+# 1. Every event type round-trips through Kafka with its headers ------------------------------------------
+async def test_every_event_type_round_trips_through_kafka(kafka_bootstrap: str, topic: str) -> None:
+    assert set(EXAMPLES) == set(EVENT_TYPES.values()), "every event type needs an example"
+    sent = [CloudEvent(data=example, source="/lsg/test") for example in EXAMPLES.values()]
+    async with testing.collect(kafka_bootstrap, topic) as collector:
+        await produce(kafka_bootstrap, topic, [as_record(e) for e in sent])
+        await collector.wait_for(lambda c: len(c.records) >= len(sent), 30, "all events")
+    by_id = {r.headers["ce_id"]: r for r in collector.records}
+    for event in sent:
+        got = by_id[event.id]
+        assert got.error is None, got.error
+        assert got.event is not None
+        assert got.event.type == event.type
+        assert got.event.source == "/lsg/test"
+        assert got.event.data == event.data  # validated on the way back into the same model
+        assert got.key == event.key.encode()
+        assert got.headers["ce_specversion"] == "1.0"
+        assert got.headers["content-type"] == "application/json"
+        assert got.headers["ce_type"].endswith(".v1")
+        assert got.headers["ce_time"].endswith("Z")
+
+
+# 2. The same event delivered twice has one effect (inbox), and the offsets are committed past both -------
+@pytest.mark.parametrize("batch", [False, True], ids=["single", "batch"])
+async def test_duplicate_delivery_has_one_effect(
+    kafka_settings: KafkaSettings, topic: str, pool: asyncpg.Pool, batch: bool
+) -> None:
+    event = CloudEvent(data=EXAMPLES[next(iter(EXAMPLES))], source="/lsg/test")
+    other = CloudEvent(data=EXAMPLES[next(iter(EXAMPLES))], source="/lsg/test")
+    await produce(
+        kafka_settings.bootstrap, topic, [as_record(event), as_record(event), as_record(other), as_record(event)]
+    )
+    broker = make_broker(kafka_settings, client_id="plumbing-test")
+    consumer = EventConsumer(
+        name=testing.unique("inbox-test"),
+        pool=lambda: pool,
+        publish=broker.publish,
+        registry=EVENT_TYPES,
+        handle=record_effect,
+    )
+    async with consuming(broker, consumer, topic, batch=batch):
+
+        async def committed_all() -> bool:
+            offsets = await testing.committed_offsets(kafka_settings.bootstrap, consumer.name, [(topic, 0)])
+            return offsets[(topic, 0)] == 4
+
+        await wait_until(committed_all, what="offset 4 committed")
+    rows = await pool.fetch("SELECT event_id FROM effects ORDER BY event_id")
+    assert sorted(r["event_id"] for r in rows) == sorted([event.id, other.id])
+    assert await pool.fetchval("SELECT count(*) FROM lsg_inbox WHERE consumer = $1", consumer.name) == 2
+
+
+# 3. An outbox row written while the broker is down is published once it is back -------------------------
+async def test_outbox_row_written_during_outage_is_published_after(tmp_path: Path, pool: asyncpg.Pool) -> None:
+    port = 29592
+    kafka = KafkaProcess(port, port + 1, tmp_path / "kafka", tmp_path / "logs")
+    kafka.start()
+    try:
+        settings = KafkaSettings(bootstrap=kafka.bootstrap)
+        topic = testing.unique("lsg.test.outbox")
+        await create_topics(kafka.bootstrap, topic)
+        broker = make_broker(settings, client_id="outbox-test")
+        await broker.start()
+        relay = outbox.OutboxRelay(pool, broker.publish, service="outbox-test", poll_interval_s=0.2)
+        relay_task = asyncio.create_task(relay.run())
+        try:
+            kafka.stop()
+            example = EXAMPLES[next(iter(EXAMPLES))]
+            event = CloudEvent(data=example.model_copy(), source="/lsg/test")
+            # Point the event at our private topic: the outbox stores the destination per row.
+            async with pool.acquire() as conn, conn.transaction():
+                await outbox.enqueue(conn, event)
+                await conn.execute("UPDATE lsg_outbox SET topic = $1 WHERE event_id = $2", topic, event.id)
+            await asyncio.sleep(3)
+            assert await pool.fetchval("SELECT published_at FROM lsg_outbox WHERE event_id = $1", event.id) is None
+            kafka.start()
+
+            async def published() -> bool:
+                return await pool.fetchval(
+                    "SELECT published_at IS NOT NULL FROM lsg_outbox WHERE event_id = $1", event.id
+                )
+
+            await wait_until(published, timeout=90, what="outbox row published after the broker returned")
+        finally:
+            await relay.stop()
+            await asyncio.wait_for(relay_task, 15)
+            await broker.stop()
+        async with testing.collect(kafka.bootstrap, topic) as collector:
+            await collector.wait_for(lambda c: len(c.events()) >= 1, 30, "the published event")
+            await asyncio.sleep(1)
+        assert [e.id for e in collector.events()] == [event.id]
+    finally:
+        kafka.stop()
+
+
+# 4. A malformed message goes to the DLQ with its reason, and the next good message is processed ---------
+@pytest.mark.parametrize("batch", [False, True], ids=["single", "batch"])
+async def test_malformed_message_is_dead_lettered_and_consumer_goes_on(
+    kafka_settings: KafkaSettings, topic: str, pool: asyncpg.Pool, batch: bool
+) -> None:
+    good = CloudEvent(data=EXAMPLES[next(iter(EXAMPLES))], source="/lsg/test")
+    _, _, good_headers = as_record(good)
+    bad_json = (b"k", b"{not json", [(k, v) for k, v in good_headers if k != "ce_id"] + [("ce_id", b"bad-1")])
+    no_headers = (b"k", b'{"a": 1}', [])
+    unknown_type = (
+        b"k",
+        good.data.model_dump_json().encode(),
+        [(k, v if k != "ce_type" else b"lv.lsg.nothing.v9") for k, v in good_headers],
+    )
+    await produce(kafka_settings.bootstrap, topic, [bad_json, no_headers, unknown_type, as_record(good)])
+    broker = make_broker(kafka_settings, client_id="dlq-test")
+    consumer = EventConsumer(
+        name=testing.unique("dlq-test"),
+        pool=lambda: pool,
+        publish=broker.publish,
+        registry=EVENT_TYPES,
+        handle=record_effect,
+    )
+    async with (
+        testing.collect(kafka_settings.bootstrap, dlq_topic(topic)) as dead,
+        consuming(broker, consumer, topic, batch=batch),
+    ):
+
+        async def good_applied() -> bool:
+            return bool(await pool.fetchval("SELECT count(*) FROM effects WHERE event_id = $1", good.id))
+
+        await wait_until(good_applied, what="the good message's effect")
+        await dead.wait_for(lambda c: len(c.records) >= 3, 30, "three dead letters")
+    reasons = sorted(r.headers[dlq.REASON] for r in dead.records)
+    assert reasons == ["invalid-data", "missing-attribute", "unknown-type"]
+    for record in dead.records:
+        assert record.headers[dlq.ORIGINAL_TOPIC] == topic
+        assert record.headers[dlq.CONSUMER] == consumer.name
+        assert record.headers[dlq.ERROR]
+    bad_letter = next(r for r in dead.records if r.headers[dlq.REASON] == "invalid-data")
+    assert bad_letter.value == b"{not json"  # the original record is kept for replay
+    assert bad_letter.headers["ce_id"] == "bad-1"
+
+
+async def test_failing_handler_is_retried_then_dead_lettered_never_skipped(
+    kafka_settings: KafkaSettings, topic: str, pool: asyncpg.Pool
+) -> None:
+    """Message N fails twice then succeeds; message M always fails: N is applied, M dead-lettered, N+1 applied."""
+    events = [CloudEvent(data=EXAMPLES[next(iter(EXAMPLES))], source="/lsg/test") for _ in range(3)]
+    flaky, broken, after = events
+    attempts: dict[str, int] = {}
+
+    async def handler(conn: Any, event: CloudEvent) -> None:
+        attempts[event.id] = attempts.get(event.id, 0) + 1
+        await record_effect(conn, event)  # rolled back when we raise below
+        if event.id == flaky.id and attempts[event.id] <= 2:
+            raise RuntimeError("transient bug")
+        if event.id == broken.id:
+            raise ValueError("always broken")
+
+    await produce(kafka_settings.bootstrap, topic, [as_record(e) for e in events])
+    broker = make_broker(kafka_settings, client_id="retry-test")
+    consumer = EventConsumer(
+        name=testing.unique("retry-test"),
+        pool=lambda: pool,
+        publish=broker.publish,
+        registry=EVENT_TYPES,
+        handle=handler,
+        retries=3,
+        backoff_s=0.05,
+    )
+    async with testing.collect(kafka_settings.bootstrap, dlq_topic(topic)) as dead, consuming(broker, consumer, topic):
+
+        async def after_applied() -> bool:
+            return bool(await pool.fetchval("SELECT count(*) FROM effects WHERE event_id = $1", after.id))
+
+        await wait_until(after_applied, what="the message after the broken one")
+        await dead.wait_for(lambda c: len(c.records) >= 1, 30, "the dead letter")
+    applied = {r["event_id"] for r in await pool.fetch("SELECT event_id FROM effects")}
+    assert applied == {flaky.id, after.id}
+    assert attempts[flaky.id] == 3
+    assert attempts[broken.id] == 4  # first try + 3 retries
+    assert [r.headers["ce_id"] for r in dead.records] == [broken.id]
+    assert dead.records[0].headers[dlq.REASON] == "handler-error"
+    assert dead.records[0].headers[dlq.ATTEMPTS] == "4"
+
+
+# 5. Trace context crosses Kafka: the consumer span carries the producer's trace id ----------------------
+async def test_trace_context_crosses_kafka_through_the_outbox(
+    kafka_settings: KafkaSettings, topic: str, pool: asyncpg.Pool
+) -> None:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = provider.get_tracer("test")
+    broker = make_broker(kafka_settings, client_id="trace-test", tracer_provider=provider)
+    seen_trace: list[int] = []
+
+    async def handler(conn: Any, event: CloudEvent) -> None:
+        from opentelemetry import trace
+
+        seen_trace.append(trace.get_current_span().get_span_context().trace_id)
+        await record_effect(conn, event)
+
+    consumer = EventConsumer(
+        name=testing.unique("trace-test"),
+        pool=lambda: pool,
+        publish=broker.publish,
+        registry=EVENT_TYPES,
+        handle=handler,
+    )
+    subscribe(broker, consumer, topic, group_id=consumer.name)
+    await broker.start()
+    relay = outbox.OutboxRelay(pool, broker.publish, service="trace-test", poll_interval_s=0.2)
+    relay_task = asyncio.create_task(relay.run())
+    try:
+        event = CloudEvent(data=EXAMPLES[next(iter(EXAMPLES))], source="/lsg/test")
+        with tracer.start_as_current_span("POST /v1/things") as request_span:
+            origin = request_span.get_span_context().trace_id
+            async with pool.acquire() as conn, conn.transaction():
+                await outbox.enqueue(conn, event)
+                await conn.execute("UPDATE lsg_outbox SET topic = $1 WHERE event_id = $2", topic, event.id)
+
+        async def applied() -> bool:
+            return bool(await pool.fetchval("SELECT count(*) FROM effects WHERE event_id = $1", event.id))
+
+        await wait_until(applied, what="the event consumed")
+    finally:
+        await relay.stop()
+        await asyncio.wait_for(relay_task, 15)
+        await broker.stop()
+    consumer_spans = [s for s in exporter.get_finished_spans() if s.kind.name == "CONSUMER"]
+    producer_spans = [s for s in exporter.get_finished_spans() if s.kind.name == "PRODUCER"]
+    assert producer_spans, "the relay's publish made no producer span"
+    assert consumer_spans, "the consumer made no span"
+    assert all(s.context.trace_id == origin for s in producer_spans)
+    assert any(s.context.trace_id == origin for s in consumer_spans)
+    assert seen_trace == [origin], "the handler did not run inside the request's trace"
