@@ -22,7 +22,7 @@ HELM="${REPO_ROOT}/.cache/bin/helm"
 mkdir -p "${OUT}"
 
 echo "== topics registry"
-uv run python deploy/helm/gen_topics.py --check
+"${REPO_ROOT}/.venv/bin/python" deploy/helm/gen_topics.py --check
 
 declare -A VALUES=([default]="" [production]="-f deploy/helm/values-production.yaml")
 for name in default production; do
@@ -34,7 +34,7 @@ for name in default production; do
   "${HELM}" template lsg "${CHART}" --namespace lsg --kube-version 1.34.0 "$@" > "${OUT}/${name}.yaml"
 
   # Split off the CRD kinds: kubernetes-validate has no schema for them.
-  uv run python - "${OUT}/${name}.yaml" "${OUT}/${name}.k8s.yaml" ${SKIP_KINDS} <<'PY'
+  "${REPO_ROOT}/.venv/bin/python" - "${OUT}/${name}.yaml" "${OUT}/${name}.k8s.yaml" ${SKIP_KINDS} <<'PY'
 import sys
 import yaml
 
@@ -50,7 +50,7 @@ PY
   for v in ${K8S_VERSIONS}; do
     echo "== kubernetes-validate --strict -k ${v} (${name})"
     log="${OUT}/${name}.validate-${v}.log"
-    if ! uv run kubernetes-validate --strict --quiet -k "${v}" "${OUT}/${name}.k8s.yaml" > "${log}" 2>&1; then
+    if ! "${REPO_ROOT}/.venv/bin/kubernetes-validate" --strict --quiet -k "${v}" "${OUT}/${name}.k8s.yaml" > "${log}" 2>&1; then
       cat "${log}"; exit 1
     fi
     # Unknown kinds only warn; treat them as failures (they must be listed in SKIP_KINDS on purpose).

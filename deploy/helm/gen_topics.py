@@ -44,9 +44,7 @@ def topic_entries(topics: Iterable[Any]) -> list[dict[str, Any]]:
 
 
 def render(topics: Iterable[Any]) -> str:
-    body = yaml.safe_dump(
-        {"topics": topic_entries(topics)}, sort_keys=False, allow_unicode=True, width=100
-    )
+    body = yaml.safe_dump({"topics": topic_entries(topics)}, sort_keys=False, allow_unicode=True, width=100)
     return HEADER + body
 
 

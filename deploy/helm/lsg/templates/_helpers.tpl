@@ -139,6 +139,11 @@ Args: dict root, c.
   value: {{ $root.Values.kafka.bootstrap | quote }}
 - name: LSG_KAFKA_SECURITY_PROTOCOL
   value: {{ $root.Values.kafka.securityProtocol | quote }}
+{{- if $root.Values.strimzi.topics.enabled }}
+# Strimzi's topic operator owns the topics: the services must not create them.
+- name: LSG_KAFKA_CREATE_TOPICS
+  value: "false"
+{{- end }}
 {{- if include "lsg.kafkaUsesSASL" $root }}
 - name: LSG_KAFKA_SASL_MECHANISM
   value: {{ $root.Values.kafka.sasl.mechanism | quote }}

@@ -1,0 +1,57 @@
+# LSG Events — the commands a newcomer needs. `make test` works on a fresh clone: it installs uv (if
+# missing) and the locked environment, resolves and starts Kafka and PostgreSQL, then lints and tests.
+
+SHELL := /bin/bash
+BIN := .venv/bin
+export PATH := $(HOME)/.local/bin:$(PATH)
+PYTEST_ARGS ?=
+
+.PHONY: help install lock infra infra-stop lint contracts chart test test-unit test-integration run bench clean
+
+help:
+	@echo "make test          install everything, start Kafka + PostgreSQL, lint, run all tests"
+	@echo "make install       create .venv from requirements.lock (installs uv if missing)"
+	@echo "make infra         start the local Kafka (KRaft) broker and PostgreSQL; 'make infra-stop' stops them"
+	@echo "make lint          ruff, mypy, lock and contracts checks"
+	@echo "make contracts     regenerate docs/asyncapi.yaml, docs/schemas/, docs/events.md"
+	@echo "make chart         helm lint + render + offline Kubernetes schema validation"
+	@echo "make lock          re-resolve dependencies and rewrite requirements.lock"
+
+install:
+	@bash deploy/local/scripts/bootstrap.sh
+
+lock:
+	uv lock
+	uv export --frozen --all-packages --quiet -o requirements.lock
+	@$(BIN)/python deploy/local/scripts/check_lock.py || true
+
+infra: install
+	$(BIN)/lsg-infra start
+
+infra-stop:
+	$(BIN)/lsg-infra stop
+
+contracts: install
+	$(BIN)/lsg-contracts
+
+lint: install
+	$(BIN)/python deploy/local/scripts/check_lock.py
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy shared/src
+	$(BIN)/lsg-contracts --check
+
+chart: install
+	bash deploy/helm/check.sh
+
+test-unit: install
+	$(BIN)/pytest -m "not integration" -q $(PYTEST_ARGS)
+
+test-integration: infra
+	$(BIN)/pytest -m integration -q $(PYTEST_ARGS)
+
+test: install lint infra chart
+	$(BIN)/pytest -q --durations=15 $(PYTEST_ARGS)
+
+clean:
+	rm -rf .cache/helm .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,100 @@
+"""problem+json answers, the body limit, and bearer-token roles, on a minimal app built like the services'."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+from fastapi import Depends, FastAPI
+from pydantic import BaseModel, Field
+
+from lsg_shared import problems
+from lsg_shared.auth import Principal, TokenEntry, TokenRegistry, ensure_scope, hash_token, require
+from lsg_shared.http import BodyLimitMiddleware
+
+pytestmark = pytest.mark.component
+
+
+class Body(BaseModel):
+    score: int = Field(ge=1, le=5)
+    name: str
+
+
+def make_app() -> FastAPI:
+    app = FastAPI()
+    problems.install(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=1000)
+    app.state.tokens = TokenRegistry(
+        [
+            TokenEntry(sha256=hash_token("ed-lv"), subject="ed", roles=["editor"], countries=["LV"]),
+            TokenEntry(sha256=hash_token("viewer"), subject="v", roles=["viewer"]),
+        ]
+    )
+
+    @app.post("/things")
+    async def create(body: Body, who: Principal = Depends(require("editor"))) -> dict[str, str]:
+        ensure_scope(who, "LV")
+        return {"by": who.subject}
+
+    @app.post("/ru-things")
+    async def create_ru(who: Principal = Depends(require("editor"))) -> dict[str, str]:
+        ensure_scope(who, "RU")
+        return {"by": who.subject}
+
+    return app
+
+
+@pytest.fixture
+async def client() -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=make_app())
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+        yield c  # type: ignore[misc]
+
+
+AUTH = {"Authorization": "Bearer ed-lv"}
+
+
+async def test_validation_error_names_each_field(client: httpx.AsyncClient) -> None:
+    r = await client.post("/things", json={"score": 9}, headers=AUTH)
+    assert r.status_code == 422
+    assert r.headers["content-type"] == "application/problem+json"
+    fields = {e["field"] for e in r.json()["errors"]}
+    assert fields == {"score", "name"}
+    assert "score" in r.json()["detail"]
+
+
+async def test_malformed_json_is_400(client: httpx.AsyncClient) -> None:
+    r = await client.post("/things", content=b"{nope", headers={**AUTH, "content-type": "application/json"})
+    assert r.status_code == 400
+    assert r.json()["type"].endswith("malformed-json")
+
+
+async def test_body_over_limit_is_413(client: httpx.AsyncClient) -> None:
+    r = await client.post("/things", content=json.dumps({"name": "x" * 5000, "score": 1}), headers=AUTH)
+    assert r.status_code == 413
+    assert r.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize(
+    ("headers", "path", "status"),
+    [
+        ({}, "/things", 401),
+        ({"Authorization": "Bearer wrong"}, "/things", 401),
+        ({"Authorization": "Basic ed-lv"}, "/things", 401),
+        ({"Authorization": "Bearer viewer"}, "/things", 403),
+        (AUTH, "/ru-things", 403),
+    ],
+)
+async def test_auth_refusals(client: httpx.AsyncClient, headers: dict[str, str], path: str, status: int) -> None:
+    r = await client.post(path, json={"score": 3, "name": "a"}, headers=headers)
+    assert r.status_code == status
+    assert r.headers["content-type"] == "application/problem+json"
+    if status == 401:
+        assert r.headers["www-authenticate"] == "Bearer"
+
+
+async def test_authorised_editor_in_scope(client: httpx.AsyncClient) -> None:
+    r = await client.post("/things", json={"score": 3, "name": "Jānis"}, headers=AUTH)
+    assert r.status_code == 200
+    assert r.json() == {"by": "ed"}
