@@ -22,7 +22,7 @@ install:
 
 lock:
 	uv lock
-	uv export --frozen --all-packages --quiet -o requirements.lock
+	uv export --frozen --all-packages --no-emit-workspace --quiet -o requirements.lock
 	@$(BIN)/python deploy/local/scripts/check_lock.py || true
 
 infra: install

@@ -19,8 +19,12 @@ if [ -x .venv/bin/python ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]
   exit 0
 fi
 [ -x .venv/bin/python ] || uv venv --quiet --python ">=3.11" .venv
-# Exactly what the lock says, hashes checked; workspace members are installed editable from the lock.
+# Third-party packages exactly as the lock says, hashes checked; then the workspace members (editable,
+# from this tree, without resolving anything further).
 uv pip sync --quiet --python .venv/bin/python --require-hashes requirements.lock
+members=(shared deploy/local)
+for svc in services/*/; do [ -f "$svc/pyproject.toml" ] && members+=("${svc%/}"); done
+uv pip install --quiet --python .venv/bin/python --no-deps "${members[@]/#/-e}"
 uv pip check --python .venv/bin/python
 echo "$want" > "$stamp"
 echo "environment installed from requirements.lock"
