@@ -14,6 +14,7 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
+from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import TracerProvider
 
 from lsg_shared import metrics
@@ -73,6 +74,7 @@ def make_broker(
     *,
     client_id: str,
     tracer_provider: TracerProvider | None = None,
+    meter_provider: MeterProvider | None = None,
     description: str | None = None,
     logger: logging.Logger | None = None,
 ) -> KafkaBroker:
@@ -86,7 +88,7 @@ def make_broker(
         allow_auto_create_topics=False,
         linger_ms=2,
         middlewares=(
-            KafkaTelemetryMiddleware(tracer_provider=tracer_provider),
+            KafkaTelemetryMiddleware(tracer_provider=tracer_provider, meter_provider=meter_provider),
             KafkaPrometheusMiddleware(registry=metrics.registry, app_name=client_id),
         ),
         description=description,

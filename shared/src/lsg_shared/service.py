@@ -30,7 +30,7 @@ from lsg_shared.http import BodyLimitMiddleware, MetricsMiddleware
 from lsg_shared.kafka import ensure_topics, make_broker
 from lsg_shared.outbox import OutboxRelay
 from lsg_shared.settings import ServiceSettings
-from lsg_shared.telemetry import setup_logging, setup_tracing
+from lsg_shared.telemetry import setup_logging, setup_metrics, setup_tracing
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +116,14 @@ def build_app(
 ) -> FastAPI:
     """Assemble one service. Nothing connects until the app's lifespan starts."""
     tracer_provider = setup_tracing(name)
-    broker = make_broker(settings.kafka, client_id=name, tracer_provider=tracer_provider, description=description)
+    meter_provider = setup_metrics(name)
+    broker = make_broker(
+        settings.kafka,
+        client_id=name,
+        tracer_provider=tracer_provider,
+        meter_provider=meter_provider,
+        description=description,
+    )
     rt = Runtime(name=name, package=package, settings=settings, broker=broker, source=f"/lsg/{name}")
     all_migrations = migrate.for_service(package)
     if register_consumers is not None:

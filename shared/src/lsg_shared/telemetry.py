@@ -12,13 +12,15 @@ import os
 import sys
 from typing import Any
 
-from opentelemetry import trace
+from opentelemetry import metrics, trace
+from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from pythonjsonlogger.json import JsonFormatter
 
 _configured: dict[str, TracerProvider] = {}
+_meters: dict[str, MeterProvider] = {}
 
 
 def setup_tracing(service_name: str, *, extra_processor: SpanProcessor | None = None) -> TracerProvider:
@@ -39,6 +41,24 @@ def setup_tracing(service_name: str, *, extra_processor: SpanProcessor | None = 
     if os.environ.get("OTEL_SDK_DISABLED", "").lower() != "true":
         trace.set_tracer_provider(provider)
     _configured["provider"] = provider
+    return provider
+
+
+def setup_metrics(service_name: str) -> MeterProvider:
+    """The process's meter provider: OTLP/HTTP export when an endpoint is set (Prometheus is always on)."""
+    if "meter" in _meters:
+        return _meters["meter"]
+    resource = Resource.create({"service.name": os.environ.get("OTEL_SERVICE_NAME", service_name)})
+    readers = []
+    if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"):
+        from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+        from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+
+        readers.append(PeriodicExportingMetricReader(OTLPMetricExporter()))
+    provider = MeterProvider(resource=resource, metric_readers=readers)
+    if os.environ.get("OTEL_SDK_DISABLED", "").lower() != "true":
+        metrics.set_meter_provider(provider)
+    _meters["meter"] = provider
     return provider
 
 

@@ -4,10 +4,10 @@ Infrastructure comes from ``LSG_TEST_INFRA``:
 
 * ``external``: a user's own cluster: ``LSG_KAFKA_BOOTSTRAP`` and ``LSG_TEST_DATABASE_URL`` (a DSN whose role
   may create databases).
-* ``local`` (default): the project's own Kafka and PostgreSQL processes (``lsg_local.stack``), started if
-  needed and left running for the next run.
-* ``testcontainers``: Kafka (KRaft) and PostgreSQL containers from the project's locally built images,
-  started through testcontainers (Docker or Podman's Docker-compatible API, ``DOCKER_HOST``).
+* ``local`` (the default when no container engine answers): the project's own Kafka and PostgreSQL processes
+  (``lsg_local.stack``), started if needed and left running for the next run.
+* ``testcontainers`` (the default when a Docker-compatible engine answers): Kafka (KRaft) and PostgreSQL
+  containers started through testcontainers (Docker, or Podman's Docker-compatible API via ``DOCKER_HOST``).
 
 Tests isolate themselves: each gets its own database, topics carry their own consumer groups, and
 collectors read from the beginning in a fresh group, so tests run in any order.
@@ -44,33 +44,44 @@ class Infra:
 
 
 def _testcontainers_infra(stack: contextlib.ExitStack) -> Infra:
-    from testcontainers.core.container import DockerContainer
-    from testcontainers.core.waiting_utils import wait_for_logs
+    """Kafka (KRaft) and PostgreSQL containers. Images default to the public ones a Docker user can pull;
+    ``LSG_TEST_KAFKA_IMAGE`` / ``LSG_TEST_POSTGRES_IMAGE`` point at locally built images (Podman here)."""
+    from testcontainers.kafka import KafkaContainer
+    from testcontainers.postgres import PostgresContainer
 
-    kafka_image = os.environ.get("LSG_TEST_KAFKA_IMAGE", "localhost/lsg/kafka:local")
-    pg_image = os.environ.get("LSG_TEST_POSTGRES_IMAGE", "localhost/lsg/postgres:local")
-    pg = stack.enter_context(
-        DockerContainer(pg_image).with_exposed_ports(5432).with_env("POSTGRES_PASSWORD", "postgres")
-    )
-    wait_for_logs(pg, "database system is ready to accept connections", timeout=120)
-    kafka = DockerContainer(kafka_image).with_exposed_ports(9092)
-    # The advertised listener must be the host-mapped port, known only after start: the image reads it
-    # from a file the entrypoint waits for.
-    kafka = stack.enter_context(kafka.with_env("KAFKA_ADVERTISED_FROM_FILE", "/tmp/advertised"))  # noqa: S108 (inside the container)
-    host = kafka.get_container_host_ip()
-    port = kafka.get_exposed_port(9092)
-    kafka.exec(["sh", "-c", f"echo PLAINTEXT://{host}:{port} > /tmp/advertised"])
-    wait_for_logs(kafka, "Kafka Server started", timeout=120)
+    kafka_image = os.environ.get("LSG_TEST_KAFKA_IMAGE", "apache/kafka:4.1.1")
+    pg_image = os.environ.get("LSG_TEST_POSTGRES_IMAGE", "postgres:18")
+    pg = stack.enter_context(PostgresContainer(pg_image, username="postgres", password="postgres", dbname="postgres"))  # noqa: S106 (throwaway test container)
+    kafka = stack.enter_context(KafkaContainer(kafka_image).with_kraft())
+    host, port = pg.get_container_host_ip(), pg.get_exposed_port(5432)
     return Infra(
-        "testcontainers",
-        f"{host}:{port}",
-        f"postgresql://postgres:postgres@{pg.get_container_host_ip()}:{pg.get_exposed_port(5432)}/postgres",
+        "testcontainers", kafka.get_bootstrap_server(), f"postgresql://postgres:postgres@{host}:{port}/postgres"
     )
+
+
+def container_engine_answers() -> bool:
+    """True when a Docker-compatible API (Docker, or Podman's service) answers on DOCKER_HOST or the default socket."""
+    host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    if not host.startswith("unix://"):
+        return bool(os.environ.get("DOCKER_HOST"))
+    import socket
+
+    path = host.removeprefix("unix://")
+    if not os.path.exists(path):
+        return False
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(1)
+            sock.connect(path)
+            sock.sendall(b"GET /_ping HTTP/1.0\r\n\r\n")
+            return b"OK" in sock.recv(256)
+    except OSError:
+        return False
 
 
 @contextlib.contextmanager
 def infrastructure() -> Iterator[Infra]:
-    mode = os.environ.get("LSG_TEST_INFRA", "local").strip() or "local"
+    mode = os.environ.get("LSG_TEST_INFRA", "").strip() or ("testcontainers" if container_engine_answers() else "local")
     if mode == "external":
         bootstrap = os.environ.get("LSG_KAFKA_BOOTSTRAP")
         dsn = os.environ.get("LSG_TEST_DATABASE_URL")
