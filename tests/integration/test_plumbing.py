@@ -337,3 +337,44 @@ async def test_trace_context_crosses_kafka_through_the_outbox(
     assert all(s.context.trace_id == origin for s in producer_spans)
     assert any(s.context.trace_id == origin for s in consumer_spans)
     assert seen_trace == [origin], "the handler did not run inside the request's trace"
+
+
+# Consumer lag is measured per partition from the running consumer (the operations metric) -------------
+async def test_consumer_lag_is_sampled_per_partition(
+    kafka_settings: KafkaSettings, topic: str, pool: asyncpg.Pool
+) -> None:
+    from lsg_shared import metrics, sampler
+
+    release = asyncio.Event()
+
+    async def slow_handler(conn: Any, event: CloudEvent) -> None:
+        await release.wait()
+        await record_effect(conn, event)
+
+    events = [CloudEvent(data=EXAMPLES[next(iter(EXAMPLES))], source="/lsg/test") for _ in range(10)]
+    await produce(kafka_settings.bootstrap, topic, [as_record(e) for e in events])
+    broker = make_broker(kafka_settings, client_id="lag-test")
+    consumer = EventConsumer(
+        name=testing.unique("lag-test"),
+        pool=lambda: pool,
+        publish=broker.publish,
+        registry=EVENT_TYPES,
+        handle=slow_handler,
+    )
+    async with consuming(broker, consumer, topic):
+        lag: dict[tuple[str, str, int], int] = {}
+
+        async def lag_seen() -> bool:
+            lag.update(await sampler.sample_lag(broker))
+            return lag.get((consumer.name, topic, 0), 0) == 9  # blocked on the first of ten
+
+        await wait_until(lag_seen, what="lag 9 while the handler is blocked")
+        gauge = metrics.CONSUMER_LAG.labels(consumer.name, topic, "0")._value.get()
+        assert gauge == 9
+        release.set()
+
+        async def drained() -> bool:
+            return (await sampler.sample_lag(broker)).get((consumer.name, topic, 0)) == 0
+
+        await wait_until(drained, what="lag back to 0")
+    assert await pool.fetchval("SELECT count(*) FROM effects") == 10

@@ -27,3 +27,9 @@ HTTP_REQUESTS = Histogram(
     "HTTP request latency by route and status",
     ["service", "method", "route", "status"],
 )
+CONSUMER_LAG = Gauge(
+    "lsg_consumer_lag",
+    "Records behind the end of the partition (high watermark - position) per consumer group and partition",
+    ["group", "topic", "partition"],
+)
+DB_POOL_SIZE = Gauge("lsg_db_pool_connections", "Connections in the PostgreSQL pool by state", ["service", "state"])

@@ -22,7 +22,7 @@ from faststream.kafka import KafkaBroker
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from lsg_shared import db, metrics, migrate, problems, topics
+from lsg_shared import db, metrics, migrate, problems, sampler, topics
 from lsg_shared.auth import TokenRegistry, parse_tokens
 from lsg_shared.events.base import EventData
 from lsg_shared.events.envelope import CloudEvent
@@ -154,6 +154,7 @@ def build_app(
                 poll_interval_s=settings.outbox_poll_interval_s,
             )
             rt.tasks.append(asyncio.create_task(rt.relay.run(), name=f"{name}-outbox-relay"))
+        rt.tasks.append(asyncio.create_task(sampler.run(rt), name=f"{name}-metrics-sampler"))
         for job in background:
             rt.tasks.append(
                 asyncio.create_task(_as_coroutine(job(rt)), name=f"{name}-{getattr(job, '__name__', 'job')}")

@@ -1,0 +1,61 @@
+"""Periodic gauges that no request updates: consumer lag per partition and database pool usage."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import TYPE_CHECKING, Any
+
+from aiokafka import TopicPartition
+
+from lsg_shared import metrics
+
+if TYPE_CHECKING:
+    from lsg_shared.service import Runtime
+
+log = logging.getLogger(__name__)
+
+
+async def sample_lag(broker: Any) -> dict[tuple[str, str, int], int]:
+    """Lag of every partition assigned to this process's subscribers (what the group still has to read)."""
+    out: dict[tuple[str, str, int], int] = {}
+    for subscriber in getattr(broker, "subscribers", []):
+        consumer = getattr(subscriber, "consumer", None)
+        if consumer is None:
+            continue
+        group = str(getattr(consumer, "_group_id", None) or "none")
+        assignment: set[TopicPartition] = consumer.assignment()
+        for tp in assignment:
+            highwater = consumer.highwater(tp)
+            if highwater is None:
+                continue
+            with contextlib.suppress(Exception):
+                position = await consumer.position(tp)
+                lag = max(highwater - position, 0)
+                out[(group, tp.topic, tp.partition)] = lag
+                metrics.CONSUMER_LAG.labels(group, tp.topic, str(tp.partition)).set(lag)
+    return out
+
+
+def sample_pool(rt: Runtime) -> None:
+    pool = rt._pool
+    if pool is None:
+        return
+    size, idle = pool.get_size(), pool.get_idle_size()
+    metrics.DB_POOL_SIZE.labels(rt.name, "in_use").set(size - idle)
+    metrics.DB_POOL_SIZE.labels(rt.name, "idle").set(idle)
+    metrics.DB_POOL_SIZE.labels(rt.name, "max").set(pool.get_max_size())
+
+
+async def run(rt: Runtime, interval_s: float = 5.0) -> None:
+    while True:
+        try:
+            sample_pool(rt)
+            if rt.broker_started:
+                await sample_lag(rt.broker)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # a sampling hiccup must never take the service down
+            log.debug("metrics sampling failed", exc_info=True)
+        await asyncio.sleep(interval_s)
