@@ -19,6 +19,13 @@ def test_checked_in_contracts_are_current() -> None:
     assert contracts.main(["--docs", str(DOCS), "--check"]) == 0, "run `uv run lsg-contracts`"
 
 
+def test_current_event_schemas_are_compatible_with_the_released_ones() -> None:
+    report = contracts.compatibility_report(DOCS)
+    assert report, "no released snapshot found under docs/contracts/"
+    broken = {event_type: changes for event_type, changes in report.items() if changes}
+    assert not broken, f"breaking changes within a version: {broken}"
+
+
 def test_check_detects_a_stale_schema(tmp_path: Path) -> None:
     assert contracts.main(["--docs", str(tmp_path)]) == 0
     assert contracts.main(["--docs", str(tmp_path), "--check"]) == 0

@@ -143,11 +143,46 @@ def generate() -> dict[str, str]:
     return files
 
 
+def snapshot(docs: Path, major: str) -> int:
+    """Freeze the released schemas: the compatibility gate compares every later change against them."""
+    folder = docs / "contracts" / major / "events"
+    folder.mkdir(parents=True, exist_ok=True)
+    for model in ALL_EVENTS:
+        if model.event_type.endswith("." + major):
+            path = folder / f"{model.event_type}.json"
+            path.write_text(json.dumps(json_schema(model), ensure_ascii=False, indent=2) + "\n", "utf-8")
+    print(f"snapshot of {major} event schemas in {folder}")
+    return 0
+
+
+def compatibility_report(docs: Path) -> dict[str, list[str]]:
+    """Breaking changes of the current schemas against every released snapshot (empty lists = compatible)."""
+    from lsg_shared import compat
+    from lsg_shared.events import EVENT_TYPES
+
+    report: dict[str, list[str]] = {}
+    for path in sorted((docs / "contracts").glob("*/events/*.json")):
+        event_type = path.stem
+        model = EVENT_TYPES.get(event_type)
+        if model is None:
+            report[event_type] = ["event type removed (retire it explicitly: keep publishing until its end date)"]
+            continue
+        report[event_type] = compat.breaking_changes(compat.load(path), json_schema(model))
+    return report
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="lsg-contracts", description=__doc__)
     parser.add_argument("--docs", type=Path, default=Path("docs"), help="the docs folder (default: ./docs)")
     parser.add_argument("--check", action="store_true", help="fail if the checked-in files are stale")
+    parser.add_argument(
+        "--snapshot",
+        metavar="MAJOR",
+        help="record the current event schemas as the released contract of MAJOR (e.g. v1) under docs/contracts/",
+    )
     args = parser.parse_args(argv)
+    if args.snapshot:
+        return snapshot(args.docs, args.snapshot)
     files = generate()
     stale = []
     for rel, content in files.items():
