@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
@@ -40,11 +41,12 @@ async def enqueue(conn: Conn, *events: CloudEvent) -> None:
     rows = []
     for event in events:
         key, value, headers = event.to_kafka()
-        rows.append((event.id, event.type, event.topic, key, value, {**headers, **trace_headers}))
+        # Encoded here and cast from text, so it works on any connection (with or without a jsonb codec).
+        rows.append((event.id, event.type, event.topic, key, value, json.dumps({**headers, **trace_headers})))
     await conn.executemany(
         """
         INSERT INTO lsg_outbox (event_id, event_type, topic, key, value, headers)
-        VALUES ($1, $2, $3, $4, $5, $6::jsonb)
+        VALUES ($1, $2, $3, $4, $5, $6::text::jsonb)
         ON CONFLICT (event_id) DO NOTHING
         """,
         rows,
@@ -169,7 +171,8 @@ class OutboxRelay:
     async def _publish_rows(self, rows: Sequence[asyncpg.Record]) -> None:
         futures = []
         for row in rows:
-            headers = dict(row["headers"])
+            stored = row["headers"]
+            headers = dict(json.loads(stored) if isinstance(stored, str) else stored)
             carrier = {k: headers.pop(k) for k in ("traceparent", "tracestate") if k in headers}
             # Publish inside the stored trace context so the producer span joins the original request.
             token = otel_context.attach(propagate.extract(carrier)) if carrier else None

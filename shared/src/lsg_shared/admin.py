@@ -1,0 +1,250 @@
+"""``lsg-admin``: the operator's commands from the runbooks.
+
+    lsg-admin dlq list   --topic lsg.surveys.events.v1.dlq [--limit 50] [--json]
+    lsg-admin dlq replay --topic lsg.surveys.events.v1.dlq (--offset N ... | --all) [--dry-run]
+    lsg-admin outbox status --database-url postgresql://...
+    lsg-admin topics list
+
+Kafka settings come from the usual ``LSG_KAFKA_*`` variables. A replay publishes the dead letter's original
+key, value and headers back to its original topic (the ``x-lsg-dlq-*`` headers are dropped) and records
+what it replayed in the consumer group ``lsg-admin-dlq-replay`` so the same letter is not replayed twice by
+``--all``. Consumers are idempotent, so replaying an event that did get applied is harmless.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.structs import OffsetAndMetadata
+
+from lsg_shared import dlq
+from lsg_shared.kafka import client_kwargs
+from lsg_shared.settings import KafkaSettings
+
+REPLAY_GROUP = "lsg-admin-dlq-replay"
+
+
+@dataclass
+class Letter:
+    partition: int
+    offset: int
+    original_topic: str
+    reason: str
+    error: str
+    consumer: str
+    attempts: str
+    failed_at: str
+    ce_type: str | None
+    ce_id: str | None
+    key: str | None
+
+
+async def _read_all(settings: KafkaSettings, topic: str, limit: int | None = None) -> list[Any]:
+    consumer = AIOKafkaConsumer(**client_kwargs(settings), enable_auto_commit=False, auto_offset_reset="earliest")
+    await consumer.start()
+    try:
+        partitions = consumer.partitions_for_topic(topic) or set()
+        if not partitions:
+            await consumer._client.force_metadata_update()
+            partitions = consumer.partitions_for_topic(topic) or set()
+        if not partitions:
+            raise SystemExit(f"topic {topic!r} does not exist")
+        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        ends = await consumer.end_offsets(tps)
+        records: list[Any] = []
+
+        async def behind() -> bool:
+            for tp in tps:
+                if await consumer.position(tp) < ends[tp]:
+                    return True
+            return False
+
+        while await behind():
+            batch = await consumer.getmany(*tps, timeout_ms=1000)
+            for items in batch.values():
+                records.extend(items)
+            if limit is not None and len(records) >= limit:
+                break
+        return sorted(records, key=lambda r: (r.partition, r.offset))[: limit or None]
+    finally:
+        await consumer.stop()
+
+
+def _letter(record: Any) -> Letter:
+    headers = {k: v.decode("utf-8", "replace") for k, v in (record.headers or ())}
+    return Letter(
+        partition=record.partition,
+        offset=record.offset,
+        original_topic=headers.get(dlq.ORIGINAL_TOPIC, "?"),
+        reason=headers.get(dlq.REASON, "?"),
+        error=headers.get(dlq.ERROR, ""),
+        consumer=headers.get(dlq.CONSUMER, "?"),
+        attempts=headers.get(dlq.ATTEMPTS, "?"),
+        failed_at=headers.get(dlq.FAILED_AT, "?"),
+        ce_type=headers.get("ce_type"),
+        ce_id=headers.get("ce_id"),
+        key=record.key.decode("utf-8", "replace") if record.key else None,
+    )
+
+
+async def dlq_list(settings: KafkaSettings, topic: str, limit: int, as_json: bool) -> int:
+    letters = [_letter(r) for r in await _read_all(settings, topic, limit)]
+    if as_json:
+        print(json.dumps([asdict(letter) for letter in letters], ensure_ascii=False, indent=2))
+        return 0
+    if not letters:
+        print(f"{topic}: empty")
+        return 0
+    print(f"{'partition':>9} {'offset':>7}  {'reason':<24} {'type':<40} error")
+    for letter in letters:
+        print(
+            f"{letter.partition:>9} {letter.offset:>7}  {letter.reason:<24} {letter.ce_type or '-':<40} "
+            f"{letter.error[:100]}"
+        )
+    print(f"{len(letters)} dead letter(s)")
+    return 0
+
+
+async def dlq_replay(
+    settings: KafkaSettings, topic: str, offsets: list[int] | None, replay_all: bool, dry_run: bool
+) -> int:
+    records = await _read_all(settings, topic)
+    tracker = AIOKafkaConsumer(**client_kwargs(settings), group_id=REPLAY_GROUP, enable_auto_commit=False)
+    await tracker.start()
+    try:
+        # Manual assignment: the group only stores our replay position, it never balances members.
+        tracker.assign([TopicPartition(topic, p) for p in {r.partition for r in records}])
+        done: dict[int, int] = {}
+        for partition in {r.partition for r in records}:
+            committed = await tracker.committed(TopicPartition(topic, partition))
+            done[partition] = committed or 0
+        if replay_all:
+            chosen = [r for r in records if r.offset >= done.get(r.partition, 0)]
+        else:
+            wanted = set(offsets or [])
+            chosen = [r for r in records if r.offset in wanted]
+            missing = wanted - {r.offset for r in chosen}
+            if missing:
+                print(f"no dead letter at offset(s) {sorted(missing)} in {topic}", file=sys.stderr)
+                return 2
+        if not chosen:
+            print("nothing to replay")
+            return 0
+        producer = AIOKafkaProducer(**client_kwargs(settings), acks="all", enable_idempotence=True)
+        await producer.start()
+        try:
+            for record in chosen:
+                letter = _letter(record)
+                headers = [(k, v) for k, v in (record.headers or ()) if not k.startswith("x-lsg-dlq-")]
+                action = "would replay" if dry_run else "replayed"
+                if not dry_run:
+                    await producer.send_and_wait(letter.original_topic, record.value, key=record.key, headers=headers)
+                print(
+                    f"{action} {topic}[{record.partition}]@{record.offset} -> {letter.original_topic} ({letter.reason})"
+                )
+        finally:
+            await producer.stop()
+        if replay_all and not dry_run:
+            highest: dict[int, int] = {}
+            for record in chosen:
+                highest[record.partition] = max(highest.get(record.partition, 0), record.offset + 1)
+            await tracker.commit({TopicPartition(topic, p): OffsetAndMetadata(o, "") for p, o in highest.items()})
+        return 0
+    finally:
+        await tracker.stop()
+
+
+async def outbox_status(database_url: str, as_json: bool) -> int:
+    conn = await asyncpg.connect(database_url)
+    try:
+        row = await conn.fetchrow(
+            """
+            SELECT count(*) FILTER (WHERE published_at IS NULL) AS pending,
+                   count(*) FILTER (WHERE published_at IS NOT NULL) AS published,
+                   extract(epoch FROM now() - min(created_at) FILTER (WHERE published_at IS NULL)) AS oldest_s,
+                   max(published_at) AS last_published
+            FROM lsg_outbox
+            """
+        )
+        error = await conn.fetchrow(
+            "SELECT seq, event_type, attempts, last_error FROM lsg_outbox "
+            "WHERE published_at IS NULL AND last_error IS NOT NULL ORDER BY seq LIMIT 1"
+        )
+    finally:
+        await conn.close()
+    assert row is not None  # an aggregate always returns one row
+    status = {
+        "pending": row["pending"],
+        "published": row["published"],
+        "oldest_pending_age_s": float(row["oldest_s"]) if row["oldest_s"] is not None else None,
+        "last_published": row["last_published"].isoformat() if row["last_published"] else None,
+        "blocking_error": dict(error) if error else None,
+    }
+    if as_json:
+        print(json.dumps(status, indent=2, default=str))
+    else:
+        for key, value in status.items():
+            print(f"{key:>22}: {value}")
+    return 0
+
+
+async def topics_list(settings: KafkaSettings) -> int:
+    from lsg_shared.topics import TOPICS
+
+    consumer = AIOKafkaConsumer(**client_kwargs(settings), enable_auto_commit=False)
+    await consumer.start()
+    try:
+        existing = await consumer.topics()
+        for spec in TOPICS:
+            state = "present" if spec.name in existing else "MISSING"
+            print(f"{spec.name:<40} {state:<8} partitions={spec.partitions} cleanup={spec.cleanup_policy}")
+    finally:
+        await consumer.stop()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="lsg-admin", description="LSG Events operator commands")
+    sub = parser.add_subparsers(dest="area", required=True)
+    dlq_p = sub.add_parser("dlq", help="dead-letter topics").add_subparsers(dest="action", required=True)
+    ls = dlq_p.add_parser("list", help="list dead letters with their reasons")
+    ls.add_argument("--topic", required=True)
+    ls.add_argument("--limit", type=int, default=100)
+    ls.add_argument("--json", action="store_true")
+    rp = dlq_p.add_parser("replay", help="publish dead letters back to their original topic")
+    rp.add_argument("--topic", required=True)
+    group = rp.add_mutually_exclusive_group(required=True)
+    group.add_argument("--offset", type=int, action="append", help="offset to replay (repeatable)")
+    group.add_argument("--all", action="store_true", help="every letter not replayed before")
+    rp.add_argument("--dry-run", action="store_true")
+    ob = sub.add_parser("outbox", help="transactional outbox").add_subparsers(dest="action", required=True)
+    st = ob.add_parser("status", help="backlog, age of the oldest pending row, last error")
+    st.add_argument("--database-url", required=True, help="the service's database (LSG_DATABASE_URL)")
+    st.add_argument("--json", action="store_true")
+    tp = sub.add_parser("topics", help="the topic registry").add_subparsers(dest="action", required=True)
+    tp.add_parser("list", help="registry topics and whether they exist on the cluster")
+    args = parser.parse_args(argv)
+    settings = KafkaSettings()
+    if args.area == "dlq" and args.action == "list":
+        return asyncio.run(dlq_list(settings, args.topic, args.limit, args.json))
+    if args.area == "dlq" and args.action == "replay":
+        return asyncio.run(dlq_replay(settings, args.topic, args.offset, args.all, args.dry_run))
+    if args.area == "outbox":
+        return asyncio.run(outbox_status(args.database_url, args.json))
+    if args.area == "topics":
+        return asyncio.run(topics_list(settings))
+    parser.error("unknown command")
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
