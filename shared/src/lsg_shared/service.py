@@ -23,7 +23,7 @@ from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from lsg_shared import db, metrics, migrate, problems, sampler, topics
-from lsg_shared.auth import TokenRegistry, parse_tokens
+from lsg_shared.auth import registry_from_settings
 from lsg_shared.events.base import EventData
 from lsg_shared.events.envelope import CloudEvent
 from lsg_shared.http import BodyLimitMiddleware, MetricsMiddleware
@@ -182,7 +182,7 @@ def build_app(
 
     app = FastAPI(title=title, description=description, version=version, lifespan=lifespan, openapi_tags=openapi_tags)
     app.state.runtime = rt
-    app.state.tokens = TokenRegistry(parse_tokens(settings.api_tokens))
+    app.state.tokens = registry_from_settings(settings)
     problems.install(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, service=name)

@@ -47,4 +47,11 @@ class ServiceSettings(BaseSettings):
     api_tokens: str = Field(
         "", description="JSON list of hashed bearer tokens with roles (see lsg_shared.auth)", repr=False
     )
+    oidc_issuer: str | None = Field(None, description="OpenID Connect issuer URL (Keycloak realm, Entra tenant)")
+    oidc_audience: str | None = Field(None, description="Expected `aud` of access tokens")
+    oidc_jwks_url: str | None = Field(None, description="JWKS URL (default: discovered from the issuer)")
+    oidc_jwks_file: str | None = Field(None, description="JWKS JSON file, for installs without network access")
+    oidc_roles_claim: str = Field("roles", description="Dotted claim holding roles, e.g. realm_access.roles")
+    oidc_role_map: str = Field("{}", description="JSON map from provider roles/groups to viewer|editor|admin")
+    oidc_leeway_s: int = Field(30, ge=0, description="Clock skew tolerated on exp/nbf/iat")
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
