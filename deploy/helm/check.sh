@@ -15,11 +15,17 @@ OUT=.cache/helm
 K8S_VERSIONS="${K8S_VERSIONS:-1.30.0 1.34.0}"
 # CRD kinds with no schema in kubernetes-validate (it knows only the core API). They are skipped here
 # by name and checked by deploy/helm/tests/test_chart.py instead; any other unknown kind fails.
-SKIP_KINDS="KafkaTopic ServiceMonitor"
+SKIP_KINDS="KafkaTopic ServiceMonitor PrometheusRule"
 
 bash deploy/helm/install-helm.sh >/dev/null
 HELM="${REPO_ROOT}/.cache/bin/helm"
 mkdir -p "${OUT}"
+
+echo "== monitoring: dashboards current, rules valid and unit-tested"
+"${REPO_ROOT}/.venv/bin/python" deploy/helm/monitoring/gen_dashboards.py --check
+bash deploy/helm/install-promtool.sh
+promtool check rules deploy/helm/lsg/files/prometheus-rules.yaml
+promtool test rules deploy/helm/monitoring/rules-test.yaml
 
 echo "== topics registry"
 "${REPO_ROOT}/.venv/bin/python" deploy/helm/gen_topics.py --check

@@ -442,3 +442,35 @@ def test_notes_render(helm: Path, tmp_path: Path) -> None:
         assert f"lsg-{component} (SCRAM credentials" in notes
     assert "lsg-surveys-secrets (key pseudonym-key: LSG_SURVEYS_PSEUDONYM_KEY)" in notes
     assert "docs/operations.md" in notes
+
+
+# -- monitoring ----------------------------------------------------------------------------------------
+
+
+def test_production_renders_the_tested_alert_rules_and_the_dashboards(
+    production_objects: list[dict[str, Any]],
+) -> None:
+    production = production_objects
+    rules_file = yaml.safe_load((CHART / "files" / "prometheus-rules.yaml").read_text())
+    (rule,) = of_kind(production, "PrometheusRule")
+    assert rule["spec"]["groups"] == rules_file["groups"]
+    alerts = {r["alert"] for g in rule["spec"]["groups"] for r in g["rules"]}
+    assert {
+        "LsgConsumerLagGrowing",
+        "LsgDeadLetter",
+        "LsgOutboxStuck",
+        "LsgExtremeAlertUnacknowledged",
+        "LsgDevicesOffline",
+        "LsgHttpErrorRate",
+        "LsgServiceNotReady",
+    } <= alerts
+    for group in rule["spec"]["groups"]:
+        for r in group["rules"]:
+            runbook = REPO_ROOT / r["annotations"]["runbook_url"]
+            assert runbook.exists(), f"{r['alert']}: runbook {runbook} is missing"
+    dashboards = [o for o in of_kind(production, "ConfigMap") if "grafana_dashboard" in o["metadata"]["labels"]]
+    assert len(dashboards) == len(list((CHART / "files" / "dashboards").glob("*.json"))) == 4
+
+
+def test_default_values_render_no_monitoring_crds(render: Any) -> None:
+    assert not of_kind(render([]), "PrometheusRule")

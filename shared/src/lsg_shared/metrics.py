@@ -33,3 +33,13 @@ CONSUMER_LAG = Gauge(
     ["group", "topic", "partition"],
 )
 DB_POOL_SIZE = Gauge("lsg_db_pool_connections", "Connections in the PostgreSQL pool by state", ["service", "state"])
+READY = Gauge(
+    "lsg_ready", "1 when the service is ready (Kafka and PostgreSQL reachable, migrations applied)", ["service"]
+)
+DEPENDENCY_UP = Gauge("lsg_dependency_up", "1 when a dependency check passes", ["service", "dependency"])
+OUTBOX_PUBLISH_DELAY = Histogram(
+    "lsg_outbox_publish_delay_seconds",
+    "Time from the business write (outbox row) to the broker's acknowledgement, by event type",
+    ["service", "event_type"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
+)

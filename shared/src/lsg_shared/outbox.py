@@ -143,7 +143,7 @@ class OutboxRelay:
                 return 0  # another replica's relay is active
             rows = await conn.fetch(
                 """
-                SELECT seq, topic, key, value, headers, created_at FROM lsg_outbox
+                SELECT seq, event_type, topic, key, value, headers, created_at FROM lsg_outbox
                 WHERE published_at IS NULL ORDER BY seq LIMIT $1
                 """,
                 self._batch_size,
@@ -166,6 +166,11 @@ class OutboxRelay:
                 [r["seq"] for r in rows],
             )
         metrics.OUTBOX_PUBLISHED.labels(self._service).inc(len(rows))
+        now = datetime.now(UTC)
+        for row in rows:
+            metrics.OUTBOX_PUBLISH_DELAY.labels(self._service, row["event_type"]).observe(
+                max((now - row["created_at"]).total_seconds(), 0.0)
+            )
         return len(rows)
 
     async def _publish_rows(self, rows: Sequence[asyncpg.Record]) -> None:

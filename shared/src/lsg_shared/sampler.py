@@ -48,10 +48,22 @@ def sample_pool(rt: Runtime) -> None:
     metrics.DB_POOL_SIZE.labels(rt.name, "max").set(pool.get_max_size())
 
 
+async def sample_readiness(rt: Runtime) -> bool:
+    from lsg_shared.service import readiness
+
+    checks = await readiness(rt, rt.migrations)
+    for name, check in checks.items():
+        metrics.DEPENDENCY_UP.labels(rt.name, name).set(1 if check.get("ok") else 0)
+    ready = all(c.get("ok") for c in checks.values())
+    metrics.READY.labels(rt.name).set(1 if ready else 0)
+    return ready
+
+
 async def run(rt: Runtime, interval_s: float = 5.0) -> None:
     while True:
         try:
             sample_pool(rt)
+            await sample_readiness(rt)
             if rt.broker_started:
                 await sample_lag(rt.broker)
         except asyncio.CancelledError:

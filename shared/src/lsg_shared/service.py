@@ -49,6 +49,7 @@ class Runtime:
     _pool: asyncpg.Pool | None = None
     relay: OutboxRelay | None = None
     broker_started: bool = False
+    migrations: list[migrate.Migration] = field(default_factory=list)
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
 
     @property
@@ -126,6 +127,7 @@ def build_app(
     )
     rt = Runtime(name=name, package=package, settings=settings, broker=broker, source=f"/lsg/{name}")
     all_migrations = migrate.for_service(package)
+    rt.migrations = all_migrations
     if register_consumers is not None:
         register_consumers(rt)
 

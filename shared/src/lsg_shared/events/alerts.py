@@ -125,6 +125,10 @@ class AlertRaised(_AlertEvent):
     received_at: datetime
     ack_deadline: datetime | None = None
     expires: datetime | None = None
+    kind: str | None = Field(
+        None, description="'cap' from a partner; 'device_offline' or 'low_battery' raised by device supervision"
+    )
+    level: EscalationLevel | None = Field(None, description="Who holds the alert now (the first escalation level)")
 
 
 class AlertAcknowledged(_AlertEvent):
@@ -148,6 +152,8 @@ class AlertEscalated(_AlertEvent):
     escalated_at: datetime
     severity: CapSeverity
     place: Place
+    escalation_count: int | None = Field(None, ge=1, description="1 for the first escalation, 2 for the next...")
+    previous_level: EscalationLevel | None = None
 
 
 class AlertResolved(_AlertEvent):

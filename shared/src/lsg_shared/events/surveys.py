@@ -154,6 +154,9 @@ class _GatheringHeld(EventData):
     settlements_represented: list[Place] = Field(default_factory=list)
     problems_raised: int = Field(0, ge=0)
     initiatives_raised: int = Field(0, ge=0)
+    gathering_id: str | None = Field(
+        None, description="Id of this meeting within the campaign (a campaign may hold several sessions)"
+    )
 
 
 class FocusGroupHeld(_GatheringHeld):

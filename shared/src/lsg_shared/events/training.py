@@ -55,6 +55,19 @@ class TrainingAttended(EventData):
     place: Place
     gender: Gender = "undisclosed"
     attended_on: date
+    withdrawn: bool = Field(
+        False,
+        description=(
+            "True when a correction (attendance marked absent or withdrawn after the fact) means the participant"
+            " no longer attended the module. The latest event for (programme_id, participant_key, module_code),"
+            " by revision, holds the current state: count pairs whose latest event is not withdrawn."
+        ),
+    )
+    revision: int = Field(
+        1,
+        ge=1,
+        description="1 for the first fact about (programme, participant, module); +1 with each later correction",
+    )
 
 
 class TrainingCompleted(EventData):
@@ -87,3 +100,4 @@ class ActivityHeld(EventData):
     place: Place
     participants: int = Field(ge=0)
     breakdown: list[ParticipantCount] = Field(default_factory=list)
+    programme_id: str | None = Field(None, description="The training programme the activity belongs to, if any")
