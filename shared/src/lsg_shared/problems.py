@@ -73,7 +73,9 @@ def _field(loc: tuple[Any, ...] | list[Any]) -> str:
     parts = [str(p) for p in loc]
     if parts and parts[0] in ("body", "query", "path", "header"):
         where, rest = parts[0], parts[1:]
-        return ".".join(rest) if where == "body" and rest else f"{where}:{'.'.join(rest)}"
+        if not rest:
+            return where  # a rule about the whole body (or query...), not one field
+        return ".".join(rest) if where == "body" else f"{where}:{'.'.join(rest)}"
     return ".".join(parts)
 
 
