@@ -378,3 +378,26 @@ async def test_consumer_lag_is_sampled_per_partition(
 
         await wait_until(drained, what="lag back to 0")
     assert await pool.fetchval("SELECT count(*) FROM effects") == 10
+
+
+# Topics are created explicitly from the registry; a refused creation fails loudly ----------------------
+async def test_ensure_topics_creates_missing_and_reports_refusals(kafka_settings: KafkaSettings) -> None:
+    from aiokafka.errors import KafkaError
+
+    from lsg_shared.kafka import ensure_topics
+    from lsg_shared.topics import TopicSpec
+
+    name = testing.unique("lsg.test.registry")
+    spec = TopicSpec(name, 2, 3, 86_400_000, "compact", "k", ("a",), ("b",), "test")
+    assert await ensure_topics(kafka_settings, [spec]) == [name]
+    assert await ensure_topics(kafka_settings, [spec]) == []  # idempotent
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_settings.bootstrap)
+    await admin.start()
+    try:
+        (described,) = await admin.describe_topics([name])
+        assert len(described["partitions"]) == 2  # replication capped at the one local broker, partitions kept
+    finally:
+        await admin.close()
+    bad = TopicSpec(testing.unique("lsg.test.bad"), 1, 1, 1000, "shred", "k", (), (), "invalid cleanup policy")
+    with pytest.raises(KafkaError, match="could not create topics"):
+        await ensure_topics(kafka_settings, [bad])

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import ssl
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError, for_code
 from faststream.kafka import KafkaBroker
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
@@ -118,8 +117,16 @@ async def ensure_topics(settings: KafkaSettings, specs: Iterable[TopicSpec]) -> 
             )
             for s in wanted
         ]
-        with contextlib.suppress(TopicAlreadyExistsError):  # another replica created them first
-            await admin.create_topics(new)
+        # aiokafka reports per-topic errors in the response rather than raising: check every code, so a
+        # refused creation (no ACL, bad config) fails start-up loudly instead of being taken for success.
+        response = await admin.create_topics(new)
+        failed = {
+            str(err[0]): for_code(err[1]).__name__
+            for err in getattr(response, "topic_errors", [])
+            if err[1] not in (0, TopicAlreadyExistsError.errno)  # already exists: another replica was first
+        }
+        if failed:
+            raise KafkaError(f"could not create topics: {failed}")
         log.info("created topics", extra={"topics": [s.name for s in wanted]})
         return [s.name for s in wanted]
     finally:

@@ -15,6 +15,7 @@ import struct
 import subprocess
 import time
 import uuid
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from lsg_local._paths import kafka_project_dir
@@ -248,7 +249,13 @@ class KafkaProcess:
         *,
         node_id: int = 1,
         lib_dir: Path | None = None,
+        extra_properties: Mapping[str, str] | None = None,
+        format_args: Sequence[str] = (),
+        ready_probe: Callable[[], bool] | None = None,
     ) -> None:
+        """``extra_properties`` are added to (and override) the generated ``server.properties``;
+        ``format_args`` are appended to the ``StorageTool format`` command (e.g. ``--add-scram ...``);
+        ``ready_probe`` replaces the PLAINTEXT Metadata probe (for a broker with no PLAINTEXT listener)."""
         self.port = port
         self.controller_port = controller_port
         self.data_dir = Path(data_dir).resolve()
@@ -256,6 +263,9 @@ class KafkaProcess:
         self.heap = heap
         self.node_id = node_id
         self._lib_dir = lib_dir
+        self.extra_properties = dict(extra_properties or {})
+        self.format_args = tuple(format_args)
+        self.ready_probe = ready_probe
         self.pid_file = self.data_dir / "kafka.pid"
         self.config_file = self.data_dir / "server.properties"
         self.log4j_file = self.data_dir / "log4j2.properties"
@@ -289,6 +299,8 @@ class KafkaProcess:
         return pid
 
     def _ready(self) -> bool:
+        if self.ready_probe is not None:
+            return self.ready_probe()
         try:
             return self.node_id in probe_kafka("127.0.0.1", self.port)
         except (OSError, ConnectionError, struct.error):
@@ -385,6 +397,7 @@ class KafkaProcess:
             "num.io.threads": "4",
             "num.recovery.threads.per.data.dir": "2",
         }
+        props.update(self.extra_properties)
         text = "# Written by lsg_local.kafka on every start; edits are overwritten.\n"
         text += "".join(f"{k}={v}\n" for k, v in props.items())
         self.config_file.write_text(text)
@@ -406,6 +419,7 @@ class KafkaProcess:
             "--config",
             str(self.config_file),
             "--ignore-formatted",
+            *self.format_args,
         ]
         res = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
         if res.returncode != 0 or not (self.kraft_dir / "meta.properties").is_file():
