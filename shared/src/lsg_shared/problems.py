@@ -43,6 +43,17 @@ class Problem(Exception):
         self.extra = extra
 
 
+def _clean(value: Any) -> Any:
+    """Echoed input may hold lone surrogates that JSON cannot encode as UTF-8: replace them."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode("utf-8")
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    if isinstance(value, dict):
+        return {_clean(k): _clean(v) for k, v in value.items()}
+    return value
+
+
 def problem_response(
     status: int,
     title: str,
@@ -66,7 +77,7 @@ def problem_response(
     if errors is not None:
         body["errors"] = errors
     body.update(extra)
-    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+    return JSONResponse(_clean(body), status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
 def _field(loc: tuple[Any, ...] | list[Any]) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 
 from lsg_shared.cli import run
-
 from lsg_surveys.entrypoints.app import create_app
 from lsg_surveys.settings import SurveysSettings
 
