@@ -101,7 +101,7 @@ async def test_authorised_editor_in_scope(client: httpx.AsyncClient) -> None:
 
 
 async def test_lone_surrogate_in_input_is_answered_not_500(client: httpx.AsyncClient) -> None:
-    body = b'{"score": 9, "name": "\\ud800"}'
+    body = b'{"score": "\\ud800", "name": "a"}'
     r = await client.post("/things", content=body, headers={**AUTH, "content-type": "application/json"})
     assert r.status_code == 422
     assert r.json()["errors"][0]["field"] == "score"
