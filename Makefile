@@ -6,7 +6,7 @@ BIN := .venv/bin
 export PATH := $(HOME)/.local/bin:$(PATH)
 PYTEST_ARGS ?=
 
-.PHONY: help install lock infra infra-stop lint contracts chart test test-unit test-integration run bench clean
+.PHONY: help install lock infra infra-stop lint contracts chart test test-unit test-integration run bench clean images test-containers
 
 help:
 	@echo "make test          install everything, start Kafka + PostgreSQL, lint, run all tests"
@@ -16,6 +16,8 @@ help:
 	@echo "make contracts     regenerate docs/asyncapi.yaml, docs/schemas/, docs/events.md"
 	@echo "make chart         helm lint + render + offline Kubernetes schema validation"
 	@echo "make lock          re-resolve dependencies and rewrite requirements.lock"
+	@echo "make images        build every image with Podman (local base images, services, Kafka, PostgreSQL)"
+	@echo "make test-containers  integration suite on Kafka/PostgreSQL containers + the container end-to-end test"
 
 install:
 	@bash deploy/local/scripts/bootstrap.sh
@@ -49,6 +51,12 @@ test-unit: install
 
 test-integration: infra
 	$(BIN)/pytest -m integration -q $(PYTEST_ARGS)
+
+images: install
+	bash deploy/containers/build-images.sh
+
+test-containers: install
+	bash deploy/containers/test-containers.sh
 
 test: install lint infra chart
 	$(BIN)/pytest -q --durations=15 $(PYTEST_ARGS)

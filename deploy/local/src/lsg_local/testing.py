@@ -44,19 +44,67 @@ class Infra:
 
 
 def _testcontainers_infra(stack: contextlib.ExitStack) -> Infra:
-    """Kafka (KRaft) and PostgreSQL containers. Images default to the public ones a Docker user can pull;
-    ``LSG_TEST_KAFKA_IMAGE`` / ``LSG_TEST_POSTGRES_IMAGE`` point at locally built images (Podman here)."""
-    from testcontainers.kafka import KafkaContainer
-    from testcontainers.postgres import PostgresContainer
+    """Kafka (KRaft, one node) and PostgreSQL containers started through testcontainers.
+
+    Images default to the public ones a Docker user can pull; ``LSG_TEST_KAFKA_IMAGE`` /
+    ``LSG_TEST_POSTGRES_IMAGE`` point at the project's own (``make images``: ``localhost/lsg-kafka:latest``,
+    ``localhost/lsg-postgres:latest``, see deploy/containers). Kafka runs as a generic container configured
+    through the apache/kafka image's ``KAFKA_*`` variables, which the project's image takes too: testcontainers'
+    ``KafkaContainer`` drives Confluent's image layout (``/etc/confluent/docker``) and its ``with_kraft()``
+    rejects any tag below 7.0.0, apache/kafka's included. The broker is advertised on a free host port bound
+    to the same container port, and is ready when a Metadata request lists it."""
+    from testcontainers.community.postgres import PostgresContainer
+    from testcontainers.core.container import DockerContainer
+
+    from lsg_local.kafka import probe_kafka
 
     kafka_image = os.environ.get("LSG_TEST_KAFKA_IMAGE", "apache/kafka:4.1.1")
     pg_image = os.environ.get("LSG_TEST_POSTGRES_IMAGE", "postgres:18")
     pg = stack.enter_context(PostgresContainer(pg_image, username="postgres", password="postgres", dbname="postgres"))  # noqa: S106 (throwaway test container)
-    kafka = stack.enter_context(KafkaContainer(kafka_image).with_kraft())
-    host, port = pg.get_container_host_ip(), pg.get_exposed_port(5432)
-    return Infra(
-        "testcontainers", kafka.get_bootstrap_server(), f"postgresql://postgres:postgres@{host}:{port}/postgres"
-    )
+    host = pg.get_container_host_ip()
+    kafka_port = _free_port()
+    kafka = DockerContainer(kafka_image).with_bind_ports(9092, kafka_port)
+    for name, value in {
+        "KAFKA_NODE_ID": "1",
+        "KAFKA_PROCESS_ROLES": "broker,controller",
+        "KAFKA_LISTENERS": "PLAINTEXT://:9092,CONTROLLER://:9093",
+        "KAFKA_ADVERTISED_LISTENERS": f"PLAINTEXT://{host}:{kafka_port}",
+        "KAFKA_LISTENER_SECURITY_PROTOCOL_MAP": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+        "KAFKA_CONTROLLER_LISTENER_NAMES": "CONTROLLER",
+        "KAFKA_CONTROLLER_QUORUM_VOTERS": "1@localhost:9093",
+        "KAFKA_INTER_BROKER_LISTENER_NAME": "PLAINTEXT",
+        "KAFKA_AUTO_CREATE_TOPICS_ENABLE": "false",
+        "KAFKA_NUM_PARTITIONS": "3",
+        "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR": "1",
+        "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR": "1",
+        "KAFKA_TRANSACTION_STATE_LOG_MIN_ISR": "1",
+        "KAFKA_SHARE_COORDINATOR_STATE_TOPIC_REPLICATION_FACTOR": "1",
+        "KAFKA_SHARE_COORDINATOR_STATE_TOPIC_MIN_ISR": "1",
+        "KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS": "0",
+    }.items():
+        kafka.with_env(name, value)
+    stack.enter_context(kafka)
+    deadline = time.monotonic() + float(os.environ.get("LSG_TEST_KAFKA_START_TIMEOUT", "180"))
+    while True:
+        try:
+            if probe_kafka(host, kafka_port):
+                break
+        except Exception:  # noqa: BLE001, S110 (not up yet: refused, reset, or half an answer)
+            pass
+        if time.monotonic() > deadline:
+            logs = kafka.get_logs()[0].decode("utf-8", "replace")[-3000:]
+            raise RuntimeError(f"Kafka container ({kafka_image}) not ready on {host}:{kafka_port}:\n{logs}")
+        time.sleep(0.5)
+    pg_port = pg.get_exposed_port(5432)
+    return Infra("testcontainers", f"{host}:{kafka_port}", f"postgresql://postgres:postgres@{host}:{pg_port}/postgres")
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def container_engine_answers() -> bool:
