@@ -32,7 +32,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 import jwt
-from fastapi import Request
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field, TypeAdapter
 
 from lsg_shared.problems import Problem
@@ -171,23 +172,36 @@ def _unauthorized(detail: str) -> Problem:
     return Problem(401, "Unauthorized", detail, type_="unauthorized", headers={"WWW-Authenticate": "Bearer"})
 
 
-def require(role: RoleName) -> Callable[[Request], Awaitable[Principal]]:
+# One bearer scheme per role: the OpenAPI document then names, for every operation, the role it needs
+# (integrators read it there; the route-walking test checks every write route declares one).
+_SCHEMES = {
+    role: HTTPBearer(
+        auto_error=False,
+        scheme_name=f"bearer-{role}",
+        description=f"Bearer token (OpenID Connect or static API token) holding at least the '{role}' role.",
+    )
+    for role in _RANK
+}
+
+
+def require(role: RoleName) -> Callable[..., Awaitable[Principal]]:
     """FastAPI dependency: the caller's principal, which holds at least `role`."""
 
-    async def dependency(request: Request) -> Principal:
+    async def dependency(
+        request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_SCHEMES[role])
+    ) -> Principal:
         registry: TokenRegistry | None = getattr(request.app.state, "tokens", None)
-        header = request.headers.get("authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials.strip():
             raise _unauthorized("An 'Authorization: Bearer <token>' header is required.")
-        principal = await asyncio.to_thread(registry.authenticate, token.strip()) if registry is not None else None
+        token = credentials.credentials.strip()
+        principal = await asyncio.to_thread(registry.authenticate, token) if registry is not None else None
         if principal is None:
             raise _unauthorized("The bearer token is not valid.")
         if not principal.has(role):
             raise Problem(403, "Forbidden", f"This operation needs the '{role}' role.", type_="forbidden")
         return principal
 
-    dependency.required_role = role  # type: ignore[attr-defined]  # read by the route-walking test
+    dependency.required_role = role  # type: ignore[attr-defined]
     return dependency
 
 
