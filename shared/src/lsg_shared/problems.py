@@ -6,6 +6,7 @@ Validation errors name each bad field (``errors[].field``), what was wrong and, 
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -44,9 +45,11 @@ class Problem(Exception):
 
 
 def _clean(value: Any) -> Any:
-    """Echoed input may hold lone surrogates that JSON cannot encode as UTF-8: replace them."""
+    """Echoed input may hold what JSON cannot encode (lone surrogates, NaN): make it encodable."""
     if isinstance(value, str):
         return value.encode("utf-8", "replace").decode("utf-8")
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # NaN and infinities are not JSON: echo them as text
     if isinstance(value, list):
         return [_clean(v) for v in value]
     if isinstance(value, dict):
