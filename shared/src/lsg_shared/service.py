@@ -167,13 +167,15 @@ def build_app(
             for hook in on_shutdown:
                 with contextlib.suppress(Exception):
                     await hook(rt)
+            # Let the relay drain what is committed (bounded), and cancel the endless tasks at once.
+            relay_tasks = [t for t in rt.tasks if t.get_name().endswith("-outbox-relay")]
             if rt.relay is not None:
                 await rt.relay.stop()
-            # Let the relay drain what it can, then stop everything else.
-            _done, pending = await asyncio.wait(rt.tasks, timeout=6)
-            for task in pending:
-                task.cancel()
-            for task in pending:
+                await asyncio.wait(relay_tasks, timeout=6)
+            for task in rt.tasks:
+                if not task.done():
+                    task.cancel()
+            for task in rt.tasks:
                 with contextlib.suppress(BaseException):
                     await task
             with contextlib.suppress(Exception):

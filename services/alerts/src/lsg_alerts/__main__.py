@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import sys
 
-from lsg_shared.cli import run
-
 from lsg_alerts.entrypoints.app import create_app
 from lsg_alerts.settings import AlertsSettings
+from lsg_shared.cli import run
 
 
 def main() -> None:

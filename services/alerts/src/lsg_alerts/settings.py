@@ -2,10 +2,49 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+
 from lsg_shared.settings import ServiceSettings
+
+# CAP severities whose unacknowledged alerts escalate, with the seconds allowed before each escalation.
+# Minor alerts (low battery...) are recorded and shown but never page anyone.
+DEFAULT_ACK_DEADLINES_S: dict[str, float] = {"Extreme": 120, "Severe": 300, "Moderate": 1800, "Unknown": 1800}
 
 
 class AlertsSettings(ServiceSettings):
     service_name: str = "alerts"
     http_port: int = 8003
     database_url: str = "postgresql://postgres:postgres@127.0.0.1:25432/lsg_alerts"
+
+    # ---- partner secrets at rest ----------------------------------------------------------------------
+    alerts_secrets_key: SecretStr | None = Field(
+        None,
+        description="Fernet key(s) that encrypt partner HMAC secrets at rest (LSG_ALERTS_SECRETS_KEY). "
+        "Comma-separated: the first encrypts, all decrypt (key rotation).",
+        repr=False,
+    )
+    alerts_secrets_key_file: Path | None = Field(
+        None, description="File holding the key(s) instead, e.g. a mounted Kubernetes Secret"
+    )
+
+    # ---- partner doors -------------------------------------------------------------------------------
+    partner_group_id: str = Field("alerts-partner-input", description="Consumer group of the partner topic")
+    signature_tolerance_s: int = Field(300, gt=0, description="Largest allowed |now - X-LSG-Timestamp|")
+    partner_max_bytes: int = Field(65_536, gt=0, description="Largest partner document (HTTP body or Kafka value)")
+    partner_rate_per_s: float = Field(
+        50.0, gt=0, description="Sustained partner requests per second, per partner, per replica"
+    )
+    partner_rate_burst: int = Field(200, gt=0, description="Token-bucket size per partner (per replica)")
+
+    # ---- lifecycle and supervision ------------------------------------------------------------------
+    ack_deadlines_s: dict[str, float] = Field(
+        default_factory=lambda: dict(DEFAULT_ACK_DEADLINES_S),
+        description="Seconds an alert of each CAP severity may stay unacknowledged before it escalates",
+    )
+    escalate_drills: bool = Field(False, description="Escalate Test/Exercise alerts too")
+    supervision_interval_s: float = Field(5.0, gt=0, description="How often deadlines and heartbeats are scanned")
+    missed_heartbeats_offline: int = Field(3, gt=0, description="Missed heartbeat intervals before a device is offline")
+    low_battery_pct: float = Field(20.0, ge=0, le=100)
+    offline_alert_severity: str = Field("Moderate", description="CAP severity of a device_offline alert")

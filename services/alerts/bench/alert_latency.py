@@ -1,0 +1,266 @@
+"""Benchmark: latency from a signed HTTP alert to ``alert.raised`` read by a Kafka consumer.
+
+Starts the alerts service as a real process (uvicorn, its own fresh database, the local Kafka), registers
+a partner and an installed device, then sends signed CAP alerts at a fixed rate (open loop: each request
+is scheduled at t0 + i/rate whether or not earlier ones have answered) while a plain aiokafka consumer
+reads ``lsg.alerts.events.v1``. For each alert it records the time the request was scheduled (latency
+counts any queueing in the client too: no coordinated omission), the time the 202 came back, and the time
+the consumer read the matching ``alert.raised``.
+
+    uv run python services/alerts/bench/alert_latency.py --rate 200 --duration 60
+
+Prints a JSON summary (p50/p95/p99/max in milliseconds). Not a test: nothing here asserts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from typing import Any
+
+import asyncpg
+import httpx
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from cryptography.fernet import Fernet
+
+from lsg_alerts.testing import cap_json, settlement_place, signed_headers
+from lsg_shared import topics
+from lsg_shared.auth import hash_token
+
+ADMIN = "bench-admin-" + uuid.uuid4().hex
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    k = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
+    return ordered[k]
+
+
+def summary(values: list[float]) -> dict[str, float]:
+    ms = [v * 1000 for v in values]
+    return {
+        "count": len(ms),
+        "p50_ms": round(percentile(ms, 50), 2),
+        "p95_ms": round(percentile(ms, 95), 2),
+        "p99_ms": round(percentile(ms, 99), 2),
+        "max_ms": round(max(ms), 2) if ms else float("nan"),
+        "mean_ms": round(statistics.fmean(ms), 2) if ms else float("nan"),
+    }
+
+
+async def skip_to_end(bootstrap: str, group_id: str, topic: str) -> None:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or {0, 1, 2})]
+        consumer.assign(partitions)
+        await consumer.seek_to_end(*partitions)
+        await consumer.commit({tp: await consumer.position(tp) for tp in partitions})
+    finally:
+        await consumer.stop()
+
+
+async def wait_ready(base: str, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient(base_url=base) as client:
+        while time.monotonic() < deadline:
+            with contextlib.suppress(httpx.HTTPError):
+                if (await client.get("/health/ready")).status_code == 200:
+                    return
+            await asyncio.sleep(0.3)
+    raise RuntimeError("the alerts service did not become ready")
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    db_name = f"lsg_alerts_bench_{uuid.uuid4().hex[:8]}"
+    group = f"alerts-bench-{uuid.uuid4().hex[:8]}"
+    # The benchmark's partner door starts at the topic's end: replaying a week of other runs' records
+    # (dead-lettered, as their partners are unknown here) would load the machine during the measurement.
+    await skip_to_end(args.bootstrap, group, topics.PARTNER_INPUT)
+    dsn = f"{args.postgres.rstrip('/')}/{db_name}"
+    env = {
+        **os.environ,
+        "LSG_DATABASE_URL": dsn,
+        "LSG_KAFKA_BOOTSTRAP": args.bootstrap,
+        "LSG_API_TOKENS": json.dumps([{"sha256": hash_token(ADMIN), "subject": "bench", "roles": ["admin"]}]),
+        "LSG_ALERTS_SECRETS_KEY": Fernet.generate_key().decode(),
+        "LSG_PARTNER_RATE_PER_S": str(args.rate * 2),
+        "LSG_PARTNER_RATE_BURST": str(args.rate * 4),
+        "LSG_PARTNER_GROUP_ID": group,
+        "LSG_LOG_LEVEL": "WARNING",
+        "LSG_DB_POOL_MAX": "20",
+    }
+    server = subprocess.Popen(  # noqa: S603, ASYNC220 (a fixed command line, started once)
+        [sys.executable, "-m", "lsg_alerts", "serve", "--port", str(args.port)],
+        env=env,
+        stdout=subprocess.DEVNULL if not args.verbose else None,
+        stderr=subprocess.STDOUT if not args.verbose else None,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{args.port}"
+    try:
+        await wait_ready(base)
+        return await measure(args, base)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+        if not args.keep_db:
+            admin = await asyncpg.connect(f"{args.postgres.rstrip('/')}/postgres")
+            try:
+                await admin.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
+            finally:
+                await admin.close()
+
+
+async def measure(args: argparse.Namespace, base: str) -> dict[str, Any]:
+    auth = {"authorization": f"Bearer {ADMIN}"}
+    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
+        partner = f"bench-{uuid.uuid4().hex[:8]}"
+        r = await client.post("/v1/partners", json={"partner_id": partner}, headers=auth)
+        r.raise_for_status()
+        secret = r.json()["new_secret"]["secret"]
+        device = f"siren-{uuid.uuid4().hex[:8]}"
+        r = await client.post(
+            "/v1/devices",
+            json={"device_id": device, "kind": "siren", "place": settlement_place(), "partner_id": partner},
+            headers=auth,  # admin outranks the editor role the route needs
+        )
+        r.raise_for_status()
+        (await client.post(f"/v1/devices/{device}/install", json={}, headers=auth)).raise_for_status()
+
+        received: dict[str, float] = {}
+        consumer = AIOKafkaConsumer(
+            topics.ALERTS,
+            bootstrap_servers=args.bootstrap,
+            group_id=f"bench-reader-{uuid.uuid4().hex[:8]}",
+            auto_offset_reset="latest",
+            enable_auto_commit=False,
+            fetch_max_wait_ms=5,
+        )
+        await consumer.start()
+        while not consumer.assignment():  # noqa: ASYNC110 (polling the client's state)
+            await asyncio.sleep(0.05)
+        for tp in consumer.assignment():
+            await consumer.position(tp)
+
+        async def read() -> None:
+            while True:
+                batch = await consumer.getmany(timeout_ms=50)
+                now = time.perf_counter()
+                for records in batch.values():
+                    for rec in records:
+                        headers = dict(rec.headers or ())
+                        if headers.get("ce_type") != b"lv.lsg.alert.raised.v1":
+                            continue
+                        received.setdefault(json.loads(rec.value)["alert_id"], now)
+
+        reader = asyncio.create_task(read())
+        sent: dict[str, tuple[float, float]] = {}
+        errors: dict[str, int] = {}
+        queue: asyncio.Queue[tuple[int, float] | None] = asyncio.Queue()
+        host, port = "127.0.0.1", args.port
+        path = f"/v1/partners/{partner}/alerts"
+
+        async def worker() -> None:
+            # A bare HTTP/1.1 keep-alive connection: httpx's own overhead at 200 requests/s on a shared
+            # 2-core machine was larger than the service's, so it measured the client, not the service.
+            reader_, writer = await asyncio.open_connection(host, port)
+            try:
+                while (item := await queue.get()) is not None:
+                    i, scheduled = item
+                    body = cap_json(identifier=f"bench-{i}-{uuid.uuid4().hex[:6]}", device_id=device, severity="Minor")
+                    h = signed_headers(secret, body)
+                    head = (
+                        f"POST {path} HTTP/1.1\r\nHost: {host}\r\ncontent-type: {h['content-type']}\r\n"
+                        f"x-lsg-timestamp: {h['x-lsg-timestamp']}\r\nx-lsg-signature: {h['x-lsg-signature']}\r\n"
+                        f"content-length: {len(body)}\r\n\r\n"
+                    ).encode()
+                    writer.write(head + body)
+                    await writer.drain()
+                    status_line, *header_lines = (await reader_.readuntil(b"\r\n\r\n")).decode().split("\r\n")
+                    length = next(
+                        int(v)
+                        for k, _, v in (ln.partition(":") for ln in header_lines)
+                        if k.lower() == "content-length"
+                    )
+                    payload = await reader_.readexactly(length)
+                    t1 = time.perf_counter()
+                    status = status_line.split()[1]
+                    if status != "202":
+                        errors[status] = errors.get(status, 0) + 1
+                        continue
+                    sent[json.loads(payload)["alert_id"]] = (scheduled, t1)
+            finally:
+                writer.close()
+
+        workers = [asyncio.create_task(worker()) for _ in range(args.connections)]
+        total = int(args.rate * args.duration)
+        start = time.perf_counter()
+        for i in range(total):
+            scheduled = start + i / args.rate
+            delay = scheduled - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            queue.put_nowait((i, scheduled))
+        for _ in workers:
+            queue.put_nowait(None)
+        await asyncio.gather(*workers)
+        send_seconds = time.perf_counter() - start
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not set(sent) <= set(received):  # noqa: ASYNC110
+            await asyncio.sleep(0.1)
+        reader.cancel()
+        with contextlib.suppress(BaseException):
+            await reader
+        await consumer.stop()
+
+    end_to_end = [received[a] - t0 for a, (t0, _t1) in sent.items() if a in received]
+    http = [t1 - t0 for (t0, t1) in sent.values()]
+    after_response = [received[a] - t1 for a, (_t0, t1) in sent.items() if a in received]
+    return {
+        "rate_target_per_s": args.rate,
+        "duration_s": args.duration,
+        "sent": total,
+        "accepted": len(sent),
+        "consumed": len(end_to_end),
+        "missing": len(sent) - len(end_to_end),
+        "errors": errors,
+        "achieved_rate_per_s": round(len(sent) / send_seconds, 1),
+        "send_to_consumed": summary(end_to_end),
+        "http_202": summary(http),
+        "response_to_consumed": summary(after_response),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rate", type=float, default=200, help="alerts per second")
+    parser.add_argument("--duration", type=float, default=60, help="seconds of load")
+    parser.add_argument("--port", type=int, default=8093)
+    parser.add_argument("--connections", type=int, default=32, help="keep-alive HTTP connections")
+    parser.add_argument("--bootstrap", default=os.environ.get("LSG_KAFKA_BOOTSTRAP", "127.0.0.1:29092"))
+    parser.add_argument("--postgres", default="postgresql://postgres:postgres@127.0.0.1:25432")
+    parser.add_argument("--keep-db", action="store_true")
+    parser.add_argument("--verbose", action="store_true", help="show the service's output")
+    args = parser.parse_args()
+    print(json.dumps(asyncio.run(run(args)), indent=2))
+
+
+if __name__ == "__main__":
+    main()

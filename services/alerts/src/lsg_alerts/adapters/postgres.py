@@ -1,0 +1,525 @@
+"""SQL of the alerts service (asyncpg). Every function takes the caller's connection (and so transaction)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from lsg_shared.db import Conn
+from lsg_shared.geography import Place
+
+Row = asyncpg.Record
+
+
+def place_columns(place: Place) -> tuple[str, str | None, str | None, str | None]:
+    return (
+        place.country,
+        place.municipality.code if place.municipality else None,
+        place.territory.code if place.territory else None,
+        place.settlement.code if place.settlement else None,
+    )
+
+
+# ---- partners ----------------------------------------------------------------------------------------------
+async def insert_partner(conn: Conn, partner_id: str, label: dict[str, Any] | None, kind: str) -> bool:
+    row = await conn.fetchval(
+        "INSERT INTO partners (partner_id, label, kind) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING 1",
+        partner_id,
+        label,
+        kind,
+    )
+    return row is not None
+
+
+async def lock_partner(conn: Conn, partner_id: str) -> Row | None:
+    return await conn.fetchrow("SELECT * FROM partners WHERE partner_id = $1 FOR UPDATE", partner_id)
+
+
+async def get_partner(conn: Conn, partner_id: str) -> Row | None:
+    return await conn.fetchrow("SELECT * FROM partners WHERE partner_id = $1", partner_id)
+
+
+async def list_partners(conn: Conn) -> list[Row]:
+    return list(await conn.fetch("SELECT * FROM partners ORDER BY partner_id"))
+
+
+async def active_secrets(conn: Conn, partner_id: str) -> list[Row]:
+    return list(
+        await conn.fetch(
+            "SELECT secret_id, ciphertext, created_at FROM partner_secrets "
+            "WHERE partner_id = $1 AND retired_at IS NULL ORDER BY created_at, secret_id",
+            partner_id,
+        )
+    )
+
+
+async def insert_secret(conn: Conn, secret_id: str, partner_id: str, ciphertext: bytes, now: datetime) -> None:
+    await conn.execute(
+        "INSERT INTO partner_secrets (secret_id, partner_id, ciphertext, created_at) VALUES ($1, $2, $3, $4)",
+        secret_id,
+        partner_id,
+        ciphertext,
+        now,
+    )
+
+
+async def retire_secret(conn: Conn, partner_id: str, secret_id: str, now: datetime) -> bool:
+    result: str = await conn.execute(
+        "UPDATE partner_secrets SET retired_at = $3 WHERE partner_id = $1 AND secret_id = $2 AND retired_at IS NULL",
+        partner_id,
+        secret_id,
+        now,
+    )
+    return result.endswith(" 1")
+
+
+async def partner_device_ids(conn: Conn, partner_id: str) -> list[str]:
+    rows = await conn.fetch(
+        "SELECT device_id FROM partner_devices WHERE partner_id = $1 ORDER BY device_id", partner_id
+    )
+    return [r["device_id"] for r in rows]
+
+
+async def grant_devices(conn: Conn, partner_id: str, device_ids: Sequence[str]) -> None:
+    await conn.execute(
+        "INSERT INTO partner_devices (partner_id, device_id) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING",
+        partner_id,
+        list(device_ids),
+    )
+
+
+async def revoke_other_devices(conn: Conn, partner_id: str, keep: Sequence[str]) -> None:
+    """Drop grants not in `keep`, except the devices the partner owns."""
+    await conn.execute(
+        """
+        DELETE FROM partner_devices pd WHERE pd.partner_id = $1 AND NOT (pd.device_id = ANY($2::text[]))
+          AND NOT EXISTS (SELECT 1 FROM devices d WHERE d.device_id = pd.device_id AND d.partner_id = $1)
+        """,
+        partner_id,
+        list(keep),
+    )
+
+
+async def may_speak_for(conn: Conn, partner_id: str, device_id: str) -> bool:
+    return bool(
+        await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM partner_devices WHERE partner_id = $1 AND device_id = $2)",
+            partner_id,
+            device_id,
+        )
+    )
+
+
+# ---- devices -----------------------------------------------------------------------------------------------
+async def insert_device(conn: Conn, d: dict[str, Any], now: datetime) -> bool:
+    place: Place = d["place"]
+    row = await conn.fetchval(
+        """
+        INSERT INTO devices (device_id, kind, label, place, country, municipality_code, territory_code,
+                             settlement_code, latitude, longitude, partner_id, heartbeat_interval_s, status,
+                             status_changed_at, created_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'planned', $13, $13)
+        ON CONFLICT DO NOTHING RETURNING 1
+        """,
+        d["device_id"],
+        d["kind"],
+        d.get("label"),
+        place.model_dump(mode="json"),
+        *place_columns(place),
+        d.get("latitude"),
+        d.get("longitude"),
+        d["partner_id"],
+        d["heartbeat_interval_s"],
+        now,
+    )
+    if row is None:
+        return False
+    await grant_devices(conn, d["partner_id"], [d["device_id"]])
+    await add_status_history(conn, d["device_id"], None, "planned", "registered", now)
+    return True
+
+
+async def get_device(conn: Conn, device_id: str, *, lock: bool = False) -> Row | None:
+    sql = "SELECT * FROM devices WHERE device_id = $1" + (" FOR UPDATE" if lock else "")
+    return await conn.fetchrow(sql, device_id)
+
+
+async def existing_device_ids(conn: Conn, device_ids: Sequence[str]) -> set[str]:
+    rows = await conn.fetch("SELECT device_id FROM devices WHERE device_id = ANY($1::text[])", list(device_ids))
+    return {r["device_id"] for r in rows}
+
+
+async def set_device_status(
+    conn: Conn,
+    device_id: str,
+    previous: str | None,
+    status: str,
+    reason: str | None,
+    now: datetime,
+    *,
+    offline_at: datetime | None,
+) -> None:
+    await conn.execute(
+        "UPDATE devices SET status = $2, status_changed_at = $3, offline_at = $4 WHERE device_id = $1",
+        device_id,
+        status,
+        now,
+        offline_at,
+    )
+    await add_status_history(conn, device_id, previous, status, reason, now)
+
+
+async def add_status_history(
+    conn: Conn, device_id: str, previous: str | None, status: str, reason: str | None, now: datetime
+) -> None:
+    await conn.execute(
+        "INSERT INTO device_status_history (device_id, previous_status, status, reason, changed_at) "
+        "VALUES ($1, $2, $3, $4, $5)",
+        device_id,
+        previous,
+        status,
+        reason,
+        now,
+    )
+
+
+async def mark_installed(
+    conn: Conn, device_id: str, installed_at: datetime, lat: float | None, lon: float | None
+) -> None:
+    await conn.execute(
+        "UPDATE devices SET installed_at = $2, latitude = coalesce($3, latitude), longitude = coalesce($4, longitude) "
+        "WHERE device_id = $1",
+        device_id,
+        installed_at,
+        lat,
+        lon,
+    )
+
+
+async def insert_heartbeat(conn: Conn, hb: dict[str, Any], now: datetime) -> bool:
+    row = await conn.fetchval(
+        """
+        INSERT INTO heartbeats (device_id, sent_at, partner_id, received_at, battery_pct, signal_dbm, tamper)
+        VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING 1
+        """,
+        hb["device_id"],
+        hb["sent_at"],
+        hb["partner_id"],
+        now,
+        hb.get("battery_pct"),
+        hb.get("signal_dbm"),
+        hb.get("tamper", False),
+    )
+    return row is not None
+
+
+async def record_heartbeat_on_device(
+    conn: Conn, device_id: str, hb: dict[str, Any], now: datetime, offline_at: datetime | None
+) -> None:
+    await conn.execute(
+        """
+        UPDATE devices SET last_heartbeat_at = $2, battery_pct = coalesce($3, battery_pct),
+               signal_dbm = coalesce($4, signal_dbm), tamper = $5, offline_at = $6
+        WHERE device_id = $1
+        """,
+        device_id,
+        now,
+        hb.get("battery_pct"),
+        hb.get("signal_dbm"),
+        hb.get("tamper", False),
+        offline_at,
+    )
+
+
+async def set_device_alert(conn: Conn, device_id: str, column: str, alert_id: UUID | None) -> None:
+    if column not in ("offline_alert_id", "low_battery_alert_id"):
+        raise ValueError(column)
+    await conn.execute(f"UPDATE devices SET {column} = $2 WHERE device_id = $1", device_id, alert_id)
+
+
+async def due_offline(conn: Conn, now: datetime, limit: int = 100) -> list[Row]:
+    """Supervised devices whose heartbeats are overdue, locked so one replica handles each."""
+    return list(
+        await conn.fetch(
+            """
+            SELECT * FROM devices WHERE offline_at <= $1 AND status IN ('installed', 'online')
+            ORDER BY offline_at LIMIT $2 FOR UPDATE SKIP LOCKED
+            """,
+            now,
+            limit,
+        )
+    )
+
+
+async def list_devices(conn: Conn, status: str | None, area: str | None, partner_id: str | None) -> list[Row]:
+    return list(
+        await conn.fetch(
+            """
+            SELECT * FROM devices
+            WHERE ($1::text IS NULL OR status = $1)
+              AND ($2::text IS NULL OR $2 IN (country, municipality_code, territory_code, settlement_code))
+              AND ($3::text IS NULL OR partner_id = $3)
+            ORDER BY device_id
+            """,
+            status,
+            area,
+            partner_id,
+        )
+    )
+
+
+async def status_history(conn: Conn, device_ids: Sequence[str]) -> list[Row]:
+    return list(
+        await conn.fetch(
+            "SELECT device_id, status, changed_at FROM device_status_history WHERE device_id = ANY($1::text[]) "
+            "ORDER BY device_id, changed_at, id",
+            list(device_ids),
+        )
+    )
+
+
+# ---- CAP messages and alerts -------------------------------------------------------------------------------
+async def claim_cap_message(conn: Conn, m: dict[str, Any]) -> Row | None:
+    """Record a CAP message by its identity; None when it was already received (a repeat)."""
+    return await conn.fetchrow(
+        """
+        INSERT INTO cap_messages (sender, identifier, sent, partner_id, door, msg_type, cap_status, received_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING sender
+        """,
+        m["sender"],
+        m["identifier"],
+        m["sent"],
+        m["partner_id"],
+        m["door"],
+        m["msg_type"],
+        m["cap_status"],
+        m["received_at"],
+    )
+
+
+async def claim_for_device(conn: Conn, m: dict[str, Any], device_id: str) -> Row:
+    """One round trip on the hot path: may the partner speak for the device, claim the CAP identity (only
+    when it may), and read the device. ``allowed`` / ``fresh`` say how it went."""
+    row = await conn.fetchrow(
+        """
+        WITH allowed AS (
+            SELECT EXISTS (SELECT 1 FROM partner_devices WHERE partner_id = $4 AND device_id = $10) AS ok
+        ), claim AS (
+            INSERT INTO cap_messages (sender, identifier, sent, partner_id, door, msg_type, cap_status, received_at,
+                                      alert_id)
+            SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 FROM allowed WHERE ok
+            ON CONFLICT DO NOTHING RETURNING 1
+        )
+        SELECT (SELECT ok FROM allowed) AS allowed, (SELECT count(*) FROM claim) = 1 AS fresh, d.*
+        FROM (SELECT 1) AS one LEFT JOIN devices d ON d.device_id = $10
+        """,
+        m["sender"],
+        m["identifier"],
+        m["sent"],
+        m["partner_id"],
+        m["door"],
+        m["msg_type"],
+        m["cap_status"],
+        m["received_at"],
+        m.get("alert_id"),
+        device_id,
+    )
+    assert row is not None
+    return row
+
+
+async def cap_message(conn: Conn, sender: str, identifier: str, sent: datetime) -> Row | None:
+    return await conn.fetchrow(
+        "SELECT * FROM cap_messages WHERE sender = $1 AND identifier = $2 AND sent = $3", sender, identifier, sent
+    )
+
+
+async def link_cap_message(conn: Conn, sender: str, identifier: str, sent: datetime, alert_id: UUID) -> None:
+    await conn.execute(
+        "UPDATE cap_messages SET alert_id = $4 WHERE sender = $1 AND identifier = $2 AND sent = $3",
+        sender,
+        identifier,
+        sent,
+        alert_id,
+    )
+
+
+async def insert_alert(conn: Conn, a: dict[str, Any], actor: str | None, detail: dict[str, Any]) -> None:
+    """The alert and its first history line ('raised'), in one statement."""
+    place: Place = a["place"]
+    await conn.execute(
+        """
+        WITH inserted AS (
+        INSERT INTO alerts (alert_id, origin, kind, partner_id, device_id, sender, identifier, sent, cap_status,
+                            msg_type, drill, category, event, urgency, severity, certainty, headline, area_desc,
+                            place, country, municipality_code, territory_code, settlement_code, expires,
+                            received_at, state, escalation_level, escalation_count, ack_deadline,
+                            next_escalation_at, updated_at, cap)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
+                $22, $23, $24, $25, 'raised', $26, 0, $27, $27, $25, $28)
+        RETURNING alert_id
+        )
+        INSERT INTO alert_history (alert_id, at, action, actor, level, detail)
+        SELECT alert_id, $25, 'raised', $29, $26, $30 FROM inserted
+        """,
+        a["alert_id"],
+        a["origin"],
+        a["kind"],
+        a["partner_id"],
+        a.get("device_id"),
+        a["sender"],
+        a["identifier"],
+        a["sent"],
+        a["cap_status"],
+        a["msg_type"],
+        a["drill"],
+        a["category"],
+        a["event"],
+        a["urgency"],
+        a["severity"],
+        a["certainty"],
+        a.get("headline"),
+        a["area_desc"],
+        place.model_dump(mode="json"),
+        *place_columns(place),
+        a.get("expires"),
+        a["received_at"],
+        a.get("escalation_level"),
+        a.get("ack_deadline"),
+        a.get("cap"),
+        actor,
+        detail,
+    )
+
+
+async def update_alert_content(conn: Conn, alert_id: UUID, a: dict[str, Any]) -> None:
+    await conn.execute(
+        """
+        UPDATE alerts SET msg_type = 'Update', category = $2, event = $3, urgency = $4, severity = $5,
+               certainty = $6, headline = $7, area_desc = $8, expires = $9, ack_deadline = $10,
+               next_escalation_at = CASE WHEN state = 'raised' THEN $10::timestamptz ELSE NULL END,
+               updated_at = $11, cap = $12
+        WHERE alert_id = $1
+        """,
+        alert_id,
+        a["category"],
+        a["event"],
+        a["urgency"],
+        a["severity"],
+        a["certainty"],
+        a.get("headline"),
+        a["area_desc"],
+        a.get("expires"),
+        a.get("ack_deadline"),
+        a["received_at"],
+        a.get("cap"),
+    )
+
+
+async def get_alert(conn: Conn, alert_id: UUID, *, lock: bool = False) -> Row | None:
+    sql = "SELECT * FROM alerts WHERE alert_id = $1" + (" FOR UPDATE" if lock else "")
+    return await conn.fetchrow(sql, alert_id)
+
+
+async def set_alert_state(conn: Conn, alert_id: UUID, state: str, now: datetime, **fields: Any) -> None:
+    allowed = {"acknowledged_by", "acknowledged_at", "resolved_by", "resolved_at", "cancelled_at"}
+    sets = ["state = $2", "updated_at = $3", "next_escalation_at = NULL"]
+    values: list[Any] = [alert_id, state, now]
+    for name, value in fields.items():
+        if name not in allowed:
+            raise ValueError(name)
+        values.append(value)
+        sets.append(f"{name} = ${len(values)}")
+    await conn.execute(f"UPDATE alerts SET {', '.join(sets)} WHERE alert_id = $1", *values)
+
+
+async def add_history(
+    conn: Conn,
+    alert_id: UUID,
+    at: datetime,
+    action: str,
+    *,
+    actor: str | None = None,
+    level: str | None = None,
+    note: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    await conn.execute(
+        "INSERT INTO alert_history (alert_id, at, action, actor, level, note, detail) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        alert_id,
+        at,
+        action,
+        actor,
+        level,
+        note,
+        detail,
+    )
+
+
+async def history(conn: Conn, alert_id: UUID) -> list[Row]:
+    return list(
+        await conn.fetch(
+            "SELECT at, action, actor, level, note, detail FROM alert_history WHERE alert_id = $1 ORDER BY id",
+            alert_id,
+        )
+    )
+
+
+async def due_escalations(conn: Conn, now: datetime, limit: int = 100) -> list[Row]:
+    """Raised alerts past their stored deadline, locked so that one replica escalates each."""
+    return list(
+        await conn.fetch(
+            """
+            SELECT * FROM alerts WHERE next_escalation_at <= $1 AND state = 'raised'
+            ORDER BY next_escalation_at LIMIT $2 FOR UPDATE SKIP LOCKED
+            """,
+            now,
+            limit,
+        )
+    )
+
+
+async def set_escalated(conn: Conn, alert_id: UUID, level: str, count: int, next_at: datetime | None) -> None:
+    await conn.execute(
+        "UPDATE alerts SET escalation_level = $2, escalation_count = $3, next_escalation_at = $4, "
+        "updated_at = now() WHERE alert_id = $1",
+        alert_id,
+        level,
+        count,
+        next_at,
+    )
+
+
+async def list_alerts(conn: Conn, f: dict[str, Any]) -> list[Row]:
+    return list(
+        await conn.fetch(
+            """
+            SELECT * FROM alerts
+            WHERE ($1::text[] IS NULL OR state = ANY($1::text[]))
+              AND ($2::text[] IS NULL OR severity = ANY($2::text[]))
+              AND ($3::text IS NULL OR $3 IN (country, municipality_code, territory_code, settlement_code))
+              AND ($4::timestamptz IS NULL OR received_at >= $4)
+              AND ($5::timestamptz IS NULL OR received_at < $5)
+              AND ($6::boolean IS NULL OR drill = $6)
+              AND ($7::text IS NULL OR device_id = $7)
+              AND ($8::text IS NULL OR partner_id = $8)
+            ORDER BY received_at DESC, alert_id
+            LIMIT $9 OFFSET $10
+            """,
+            f.get("states"),
+            f.get("severities"),
+            f.get("area"),
+            f.get("since"),
+            f.get("until"),
+            f.get("drill"),
+            f.get("device_id"),
+            f.get("partner_id"),
+            f["limit"],
+            f["offset"],
+        )
+    )

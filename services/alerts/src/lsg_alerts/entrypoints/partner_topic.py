@@ -1,0 +1,158 @@
+"""The Kafka partner door: signed partner records on ``lsg.partner.input.v1``.
+
+Partner message contract (the record is not a CloudEvent; partners need no SDK):
+
+* value: a CAP 1.2 alert as JSON (the HTTP door's JSON form) or XML, or a heartbeat JSON object with the
+  fields of ``lv.lsg.device.heartbeat.v1`` (device_id, partner_id, sent_at, battery_pct, signal_dbm, tamper);
+* key: the device id (keeps one device's records in order);
+* headers: ``x-lsg-partner`` (partner id), ``x-lsg-timestamp`` (Unix seconds), ``x-lsg-signature``
+  (``v1=<hex HMAC-SHA256 of timestamp + "." + value>``, the HTTP scheme), ``content-type``
+  (``application/cap+json``, ``application/json``, ``application/cap+xml``), and ``x-lsg-kind``:
+  ``alert`` (default) or ``heartbeat`` (``ce_type: lv.lsg.device.heartbeat.v1`` also means heartbeat).
+
+The 5-minute window is measured against the record's Kafka timestamp, not the consumer's clock: a consumer
+that was down for an hour must still accept what partners sent meanwhile, and nothing is lost to lag.
+
+A record that is refused (signature, size, schema, CAP rules, device right) goes to
+``lsg.partner.input.v1.dlq`` with the reason in ``x-lsg-dlq-reason`` and the fields in
+``x-lsg-dlq-error``; the consumer commits and goes on. When PostgreSQL or Kafka is away, the record is
+handed back uncommitted and retried. There is no per-partner rate limit on this door: the consumer's own
+pace is the limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from faststream import AckPolicy
+from faststream.kafka.annotations import KafkaMessage
+
+from lsg_alerts.application import Inbound, Ingestor, Rejected
+from lsg_shared import dlq, metrics, topics
+from lsg_shared.consumer import INFRASTRUCTURE_ERRORS, InfrastructureUnavailable
+from lsg_shared.events.alerts import DeviceHeartbeat
+from lsg_shared.service import Runtime
+
+log = logging.getLogger(__name__)
+
+CONSUMER = "alerts-partner-door"
+PARTNER = "x-lsg-partner"
+TIMESTAMP = "x-lsg-timestamp"
+SIGNATURE = "x-lsg-signature"
+KIND = "x-lsg-kind"
+
+
+def _headers(raw: Any) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for name, value in raw or ():
+        if value is None:
+            continue
+        out[str(name).lower()] = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+    return out
+
+
+def _kind(headers: dict[str, str]) -> str:
+    kind = headers.get(KIND, "").strip().lower()
+    if kind:
+        return kind
+    if headers.get("ce_type") == DeviceHeartbeat.event_type or "heartbeat" in headers.get("content-type", ""):
+        return "heartbeat"
+    return "alert"
+
+
+class PartnerDoor:
+    def __init__(self, rt: Runtime, ingestor: Ingestor) -> None:
+        self.rt = rt
+        self.ingestor = ingestor
+        self._stall = 0
+
+    async def process(self, record: Any) -> None:
+        headers = _headers(record.headers)
+        kind = _kind(headers)
+        try:
+            if kind not in ("alert", "heartbeat"):
+                raise Rejected(422, "unknown-kind", "Unknown kind", [{"field": KIND, "message": "alert or heartbeat"}])
+            partner = headers.get(PARTNER, "").strip()
+            if not partner:
+                raise Rejected(401, "missing-partner", "Partner missing", [{"field": PARTNER, "message": "is missing"}])
+            msg = Inbound(
+                door="kafka",
+                partner_id=partner,
+                timestamp=headers.get(TIMESTAMP),
+                signature=headers.get(SIGNATURE),
+                body=record.value or b"",
+                content_type=headers.get("content-type"),
+                reference_time=(record.timestamp / 1000.0)
+                if record.timestamp and record.timestamp > 0
+                else time.time(),
+            )
+            handler = self.ingestor.heartbeat if kind == "heartbeat" else self.ingestor.alert
+            result = await handler(self.rt.pool, msg, rate_limit=False)
+            self._stall = 0
+            metrics.EVENTS_CONSUMED.labels(CONSUMER, kind, result.outcome).inc()
+        except Rejected as rej:
+            await self._dead_letter(record, rej.reason, rej.detail)
+        except INFRASTRUCTURE_ERRORS as exc:
+            await self._hand_back(exc)
+        except Exception as exc:
+            # A bug must not stop the partner door: the record is kept in the DLQ for replay after a fix.
+            log.exception("partner record %s[%d]@%d failed", record.topic, record.partition, record.offset)
+            await self._dead_letter(record, "handler-error", type(exc).__name__)
+
+    async def _hand_back(self, exc: BaseException) -> None:
+        self._stall += 1
+        metrics.CONSUMER_STALLS.labels(CONSUMER).inc()
+        pause = min(0.2 * 2 ** min(self._stall, 10), 5.0)
+        log.warning("partner door: infrastructure unavailable (%s); retrying in %.1fs", type(exc).__name__, pause)
+        await asyncio.sleep(pause)
+        raise InfrastructureUnavailable(str(exc)) from exc
+
+    async def _dead_letter(self, record: Any, reason: str, detail: str) -> None:
+        letter = dlq.DeadLetter(
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            key=record.key,
+            value=record.value,
+            headers=list(record.headers or ()),
+            reason=reason,
+            error=detail,
+            consumer=CONSUMER,
+            attempts=1,
+        )
+        try:
+            await dlq.send(self.rt.broker.publish, letter)
+        except INFRASTRUCTURE_ERRORS as exc:
+            await self._hand_back(exc)
+        metrics.DEAD_LETTERS.labels(CONSUMER, record.topic, reason).inc()
+        log.warning("partner record %s[%d]@%d refused: %s", record.topic, record.partition, record.offset, reason)
+
+
+async def _raw_body(message: Any) -> Any:
+    """Never let the framework decode the value: FastStream's default decoder parses a body whose
+    content-type says JSON, and a record that is not JSON then fails before our handler, is nacked and
+    redelivered forever, wedging its partition. Our handler reads the raw record and dead-letters it."""
+    return message.body
+
+
+def register(rt: Runtime, ingestor: Ingestor, group_id: str) -> PartnerDoor:
+    door = PartnerDoor(rt, ingestor)
+
+    @rt.broker.subscriber(
+        topics.PARTNER_INPUT,
+        group_id=group_id,
+        auto_offset_reset="earliest",
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        decoder=_raw_body,
+        title="alerts/partner-door",
+        description="Signed CAP 1.2 alerts and heartbeats from partner systems",
+    )
+    async def on_partner_record(message: KafkaMessage) -> None:
+        raw = message.raw_message
+        assert not isinstance(raw, tuple)
+        await door.process(raw)
+
+    return door

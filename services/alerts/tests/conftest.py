@@ -1,0 +1,153 @@
+"""Fixtures of the alerts tests: settings on the real infrastructure, a partner, an installed device."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from cryptography.fernet import Fernet
+
+from lsg_alerts.entrypoints.app import create_app
+from lsg_alerts.settings import AlertsSettings
+from lsg_alerts.testing import settlement_place
+from lsg_local.testing import running_app, unique, wait_ready
+from lsg_shared import topics
+from lsg_shared.auth import hash_token
+from lsg_shared.kafka import ensure_topics
+from lsg_shared.settings import KafkaSettings
+
+ADMIN = "alerts-test-admin-token"
+EDITOR = "alerts-test-editor-token"
+VIEWER = "alerts-test-viewer-token"
+AUTH_ADMIN = {"authorization": f"Bearer {ADMIN}"}
+AUTH_EDITOR = {"authorization": f"Bearer {EDITOR}"}
+AUTH_VIEWER = {"authorization": f"Bearer {VIEWER}"}
+FERNET_KEY = Fernet.generate_key().decode()
+
+TOKENS = json.dumps(
+    [
+        {"sha256": hash_token(ADMIN), "subject": "ops-admin", "roles": ["admin"]},
+        {"sha256": hash_token(EDITOR), "subject": "duty-officer-7", "roles": ["editor"]},
+        {"sha256": hash_token(VIEWER), "subject": "dashboard", "roles": ["viewer"]},
+    ]
+)
+
+
+async def skip_to_end(bootstrap: str, group_id: str, topic: str) -> None:
+    """Commit the group at the topic's end, so a fresh test consumer skips other tests' partner records."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or {0, 1, 2})]
+        consumer.assign(partitions)
+        await consumer.seek_to_end(*partitions)
+        await consumer.commit({tp: await consumer.position(tp) for tp in partitions})
+    finally:
+        await consumer.stop()
+
+
+@pytest.fixture
+def make_settings(database_url: str, kafka_bootstrap: str) -> Callable[..., AlertsSettings]:
+    group = unique("alerts-partner-test")
+
+    def make(**overrides: Any) -> AlertsSettings:
+        values: dict[str, Any] = {
+            "database_url": database_url,
+            "kafka": KafkaSettings(bootstrap=kafka_bootstrap),
+            "api_tokens": TOKENS,
+            "alerts_secrets_key": FERNET_KEY,
+            "partner_group_id": group,
+            "supervision_interval_s": 0.2,
+            "outbox_poll_interval_s": 0.5,
+            **overrides,
+        }
+        return AlertsSettings(**values)
+
+    return make
+
+
+@dataclass
+class Env:
+    client: Any
+    settings: AlertsSettings
+    partner_id: str
+    secret: str
+    device_id: str
+
+
+async def create_partner(client: Any, partner_id: str | None = None) -> tuple[str, str]:
+    partner_id = partner_id or unique("partner")
+    r = await client.post("/v1/partners", json={"partner_id": partner_id, "kind": "vendor"}, headers=AUTH_ADMIN)
+    assert r.status_code == 201, r.text
+    return partner_id, r.json()["new_secret"]["secret"]
+
+
+async def install_device(client: Any, partner_id: str, *, interval: int = 300, device_id: str | None = None) -> str:
+    device_id = device_id or unique("siren")
+    r = await client.post(
+        "/v1/devices",
+        json={
+            "device_id": device_id,
+            "kind": "siren",
+            "place": settlement_place(),
+            "latitude": 56.35,
+            "longitude": 27.8,
+            "partner_id": partner_id,
+            "heartbeat_interval_s": interval,
+        },
+        headers=AUTH_EDITOR,
+    )
+    assert r.status_code == 201, r.text
+    r = await client.post(f"/v1/devices/{device_id}/install", json={}, headers=AUTH_EDITOR)
+    assert r.status_code == 200, r.text
+    return device_id
+
+
+@contextlib.asynccontextmanager
+async def started(settings: AlertsSettings) -> AsyncIterator[Any]:
+    await ensure_topics(settings.kafka, topics.TOPICS)
+    await skip_to_end(settings.kafka.bootstrap, settings.partner_group_id, topics.PARTNER_INPUT)
+    async with running_app(create_app(settings)) as client:
+        await wait_ready(client)
+        yield client
+
+
+@pytest.fixture
+async def env(make_settings: Callable[..., AlertsSettings]) -> AsyncIterator[Env]:
+    settings = make_settings()
+    async with started(settings) as client:
+        partner_id, secret = await create_partner(client)
+        device_id = await install_device(client, partner_id)
+        yield Env(client, settings, partner_id, secret, device_id)
+
+
+@pytest.fixture
+async def producer(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
+    p = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
+    await p.start()
+    try:
+        yield p
+    finally:
+        await p.stop()
+
+
+class Helpers:
+    """What test modules use (they cannot import this conftest under --import-mode=importlib)."""
+
+    AUTH_ADMIN = AUTH_ADMIN
+    AUTH_EDITOR = AUTH_EDITOR
+    AUTH_VIEWER = AUTH_VIEWER
+    create_partner = staticmethod(create_partner)
+    install_device = staticmethod(install_device)
+    started = staticmethod(started)
+    skip_to_end = staticmethod(skip_to_end)
+
+
+@pytest.fixture
+def h() -> type[Helpers]:
+    return Helpers
