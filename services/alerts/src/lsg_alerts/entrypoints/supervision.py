@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 
+from lsg_alerts.adapters import gauges
 from lsg_alerts.application import Ingestor
 from lsg_shared.consumer import INFRASTRUCTURE_ERRORS
 from lsg_shared.service import Runtime
@@ -28,6 +29,8 @@ class Supervisor:
         while not self._stop.is_set():
             try:
                 escalated, offline = await self.ingestor.supervise_once(rt.pool)
+                gauges.ESCALATIONS.inc(escalated)
+                await gauges.sample(rt.pool)
                 if escalated or offline:
                     log.info("supervision: %d alert(s) escalated, %d device(s) offline", escalated, offline)
             except asyncio.CancelledError:
