@@ -15,8 +15,8 @@ from datetime import UTC, datetime, timedelta
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from lsg_shared.events import CloudEvent
-from lsg_shared.events.examples import EXAMPLES
+from lsg_events import CloudEvent
+from lsg_events.examples import EXAMPLES
 
 Record = tuple[bytes, bytes, list[tuple[str, bytes]]]
 

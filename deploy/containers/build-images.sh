@@ -35,11 +35,11 @@ if wanted surveys || wanted training || wanted alerts || wanted reporting; then
   rm -rf "$ctx" && mkdir -p "$ctx"
   if [[ -d "${LSG_IMAGES_FROM:-}" ]]; then   # another checkout
     tar -C "$LSG_IMAGES_FROM" --exclude=__pycache__ --exclude='*.pyc' --exclude='*.egg-info' \
-      -cf - pyproject.toml requirements.lock shared services | tar -C "$ctx" -xf -
+      -cf - pyproject.toml requirements.lock clients shared services | tar -C "$ctx" -xf -
   elif [[ -n "${LSG_IMAGES_FROM:-}" ]]; then   # a commit instead of the work tree, e.g. LSG_IMAGES_FROM=HEAD
-    git -C "$root" archive "$LSG_IMAGES_FROM" pyproject.toml requirements.lock shared services | tar -C "$ctx" -xf -
+    git -C "$root" archive "$LSG_IMAGES_FROM" pyproject.toml requirements.lock clients shared services | tar -C "$ctx" -xf -
   else
-    git -C "$root" ls-files -co --exclude-standard -- pyproject.toml requirements.lock shared services \
+    git -C "$root" ls-files -co --exclude-standard -- pyproject.toml requirements.lock clients shared services \
       | while IFS= read -r f; do [[ -f "$f" ]] && printf '%s\n' "$f"; done >"$cache/context.files"
     tar -C "$root" -cf - -T "$cache/context.files" | tar -C "$ctx" -xf -
   fi

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, Field
 
+from lsg_events import SurveyCompleted
+from lsg_events.alerts import AlertRaised
 from lsg_shared import compat, contracts
-from lsg_shared.events import SurveyCompleted
-from lsg_shared.events.alerts import AlertRaised
 
 pytestmark = pytest.mark.unit
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from lsg_shared import contracts, topics
-from lsg_shared.events import ALL_EVENTS
-from lsg_shared.geography import AreaUnit, Place
-from lsg_shared.i18n import LocalizedText
+from lsg_events import ALL_EVENTS, topics
+from lsg_events.geography import AreaUnit, Place
+from lsg_events.i18n import LocalizedText
+from lsg_shared import contracts
 
 pytestmark = pytest.mark.unit
 DOCS = Path(__file__).resolve().parents[2] / "docs"

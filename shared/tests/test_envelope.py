@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lsg_shared.events import EVENT_TYPES, CloudEvent, PoisonMessage, from_kafka
-from lsg_shared.events.examples import EXAMPLES
+from lsg_events import EVENT_TYPES, CloudEvent, PoisonMessage, from_kafka
+from lsg_events.examples import EXAMPLES
 
 pytestmark = pytest.mark.unit
 

@@ -11,14 +11,14 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from lsg_events import EVENT_TYPES, CloudEvent
+from lsg_events.examples import EXAMPLES
+from lsg_events.topics import dlq_topic
 from lsg_local import testing
 from lsg_shared import admin, db, dlq, migrate, outbox
 from lsg_shared.consumer import EventConsumer, subscribe
-from lsg_shared.events import EVENT_TYPES, CloudEvent
-from lsg_shared.events.examples import EXAMPLES
 from lsg_shared.kafka import make_broker
 from lsg_shared.settings import KafkaSettings
-from lsg_shared.topics import dlq_topic
 
 pytestmark = [pytest.mark.integration, pytest.mark.kafka, pytest.mark.postgres]
 

@@ -20,11 +20,11 @@ from aiokafka.errors import (
     TopicAuthorizationFailedError,
 )
 
+from lsg_events import EVENT_TYPES, CloudEvent, from_kafka
+from lsg_events.examples import EXAMPLES
+from lsg_events.topics import ALERTS, PARTNER_INPUT, SURVEYS, TOPICS
 from lsg_local.secure_kafka import SecureKafka
-from lsg_shared.events import EVENT_TYPES, CloudEvent, from_kafka
-from lsg_shared.events.examples import EXAMPLES
 from lsg_shared.kafka import client_kwargs, ensure_topics, make_broker
-from lsg_shared.topics import ALERTS, PARTNER_INPUT, SURVEYS, TOPICS
 
 pytestmark = [pytest.mark.integration, pytest.mark.kafka]
 

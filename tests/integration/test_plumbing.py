@@ -22,15 +22,15 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from lsg_events import EVENT_TYPES, CloudEvent
+from lsg_events.examples import EXAMPLES
+from lsg_events.topics import dlq_topic
 from lsg_local import testing
 from lsg_local.kafka import KafkaProcess
 from lsg_shared import db, dlq, migrate, outbox
 from lsg_shared.consumer import EventConsumer, subscribe
-from lsg_shared.events import EVENT_TYPES, CloudEvent
-from lsg_shared.events.examples import EXAMPLES
 from lsg_shared.kafka import make_broker
 from lsg_shared.settings import KafkaSettings
-from lsg_shared.topics import dlq_topic
 
 pytestmark = [pytest.mark.integration, pytest.mark.kafka, pytest.mark.postgres]
 
@@ -384,8 +384,8 @@ async def test_consumer_lag_is_sampled_per_partition(
 async def test_ensure_topics_creates_missing_and_reports_refusals(kafka_settings: KafkaSettings) -> None:
     from aiokafka.errors import KafkaError
 
+    from lsg_events.topics import TopicSpec
     from lsg_shared.kafka import ensure_topics
-    from lsg_shared.topics import TopicSpec
 
     name = testing.unique("lsg.test.registry")
     spec = TopicSpec(name, 2, 3, 86_400_000, "compact", "k", ("a",), ("b",), "test")

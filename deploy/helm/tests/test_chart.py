@@ -293,7 +293,7 @@ def test_tls_without_ca_is_refused(render: Any) -> None:
 
 
 def test_strimzi_topics_equal_the_shared_registry(production_objects: list[dict[str, Any]]) -> None:
-    topics_mod = pytest.importorskip("lsg_shared.topics", reason="lsg_shared.topics not importable")
+    topics_mod = pytest.importorskip("lsg_events.topics", reason="lsg_events.topics not importable")
     rendered = {t["spec"]["topicName"]: t for t in of_kind(production_objects, "KafkaTopic")}
     registry = {t.name: t for t in topics_mod.TOPICS}
     assert rendered.keys() == registry.keys()

@@ -94,10 +94,12 @@ def test_dependency_layer_before_sources(service: str, instrs: list[tuple[str, s
     service_src = copies.index(f"services/{service}/ services/{service}/")
     assert f"services/{service}/pyproject.toml services/{service}/pyproject.toml" in copies
     assert "shared/pyproject.toml shared/pyproject.toml" in copies
-    assert lock < shared_src < service_src
+    assert "clients/lsg-events/pyproject.toml clients/lsg-events/pyproject.toml" in copies
+    events_src = copies.index("clients/lsg-events/ clients/lsg-events/")
+    assert lock < events_src < shared_src < service_src
     runs = " ".join(rest for w, rest in instrs if w == "RUN")
     assert "-c /tmp/constraints.txt" in runs, "dependencies resolve only within requirements.lock"
-    assert f"--no-deps ./shared ./services/{service}" in runs, "members installed non-editable"
+    assert f"--no-deps ./clients/lsg-events ./shared ./services/{service}" in runs, "members installed non-editable"
     assert "-e ./" not in runs
 
 

@@ -1,4 +1,4 @@
-"""files/topics.yaml (read by the chart) is generated from lsg_shared.topics and must stay equal to it."""
+"""files/topics.yaml (read by the chart) is generated from lsg_events.topics and must stay equal to it."""
 
 from __future__ import annotations
 
@@ -72,7 +72,7 @@ def test_render_shape(stand_in_topics: tuple[StandInSpec, ...]) -> None:
 
 
 def test_check_mode_detects_stale_file(tmp_path: Path) -> None:
-    pytest.importorskip("lsg_shared.topics", reason="lsg_shared.topics (the topic registry) is not importable")
+    pytest.importorskip("lsg_events.topics", reason="lsg_events.topics (the topic registry) is not importable")
     gen = load_gen_topics()
     out = tmp_path / "topics.yaml"
     out.write_text("topics: []\n", encoding="utf-8")
@@ -82,7 +82,7 @@ def test_check_mode_detects_stale_file(tmp_path: Path) -> None:
 
 
 def test_chart_topics_file_matches_the_registry() -> None:
-    topics = pytest.importorskip("lsg_shared.topics", reason="lsg_shared.topics (the topic registry) is not importable")
+    topics = pytest.importorskip("lsg_events.topics", reason="lsg_events.topics (the topic registry) is not importable")
     gen = load_gen_topics()
     assert TOPICS_FILE.read_text(encoding="utf-8") == gen.render(topics.TOPICS), (
         "deploy/helm/lsg/files/topics.yaml is stale: run `uv run python deploy/helm/gen_topics.py`"

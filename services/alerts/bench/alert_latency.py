@@ -33,7 +33,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from cryptography.fernet import Fernet
 
 from lsg_alerts.testing import cap_json, settlement_place, signed_headers
-from lsg_shared import topics
+from lsg_events import topics
 from lsg_shared.auth import hash_token
 
 ADMIN = "bench-admin-" + uuid.uuid4().hex

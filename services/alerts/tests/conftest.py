@@ -15,8 +15,8 @@ from cryptography.fernet import Fernet
 from lsg_alerts.entrypoints.app import create_app
 from lsg_alerts.settings import AlertsSettings
 from lsg_alerts.testing import settlement_place
+from lsg_events import topics
 from lsg_local.testing import running_app, unique, wait_ready
-from lsg_shared import topics
 from lsg_shared.auth import hash_token
 from lsg_shared.kafka import ensure_topics
 from lsg_shared.settings import KafkaSettings

@@ -6,10 +6,10 @@ import json
 from datetime import date
 from typing import Any
 
+from lsg_events.geography import Place
+from lsg_events.i18n import LocalizedText
+from lsg_events.surveys import CampaignKind
 from lsg_shared.auth import hash_token
-from lsg_shared.events.surveys import CampaignKind
-from lsg_shared.geography import Place
-from lsg_shared.i18n import LocalizedText
 from lsg_shared.settings import KafkaSettings
 from lsg_surveys.domain.model import Campaign, CampaignStatus, Question
 from lsg_surveys.settings import SurveysSettings

@@ -198,7 +198,7 @@ async def outbox_status(database_url: str, as_json: bool) -> int:
 
 
 async def topics_list(settings: KafkaSettings) -> int:
-    from lsg_shared.topics import TOPICS
+    from lsg_events.topics import TOPICS
 
     consumer = AIOKafkaConsumer(**client_kwargs(settings), enable_auto_commit=False)
     await consumer.start()

@@ -27,10 +27,10 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
+from lsg_events.base import EventData
+from lsg_events.envelope import CloudEvent, PoisonMessage, from_kafka
 from lsg_shared import dlq, inbox, metrics
 from lsg_shared.db import Conn
-from lsg_shared.events.base import EventData
-from lsg_shared.events.envelope import CloudEvent, PoisonMessage, from_kafka
 
 log = logging.getLogger(__name__)
 

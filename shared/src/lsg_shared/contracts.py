@@ -16,11 +16,10 @@ import yaml
 from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
 
-from lsg_shared import topics
-from lsg_shared.events import ALL_EVENTS
-from lsg_shared.events.base import EventData
-from lsg_shared.events.envelope import dataschema_for
-from lsg_shared.events.examples import EXAMPLES
+from lsg_events import ALL_EVENTS, topics
+from lsg_events.base import EventData
+from lsg_events.envelope import dataschema_for
+from lsg_events.examples import EXAMPLES
 
 VERSION = "1.0.0"
 
@@ -157,8 +156,8 @@ def snapshot(docs: Path, major: str) -> int:
 
 def compatibility_report(docs: Path) -> dict[str, list[str]]:
     """Breaking changes of the current schemas against every released snapshot (empty lists = compatible)."""
+    from lsg_events import EVENT_TYPES
     from lsg_shared import compat
-    from lsg_shared.events import EVENT_TYPES
 
     report: dict[str, list[str]] = {}
     for path in sorted((docs / "contracts").glob("*/events/*.json")):

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from lsg_shared.topics import dlq_topic
+from lsg_events.topics import dlq_topic
 
 Publish = Callable[..., Awaitable[Any]]
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from lsg_events.envelope import CloudEvent
 from lsg_shared.db import Conn
-from lsg_shared.events.envelope import CloudEvent
 
 
 async def claim(conn: Conn, consumer: str, event: CloudEvent) -> bool:

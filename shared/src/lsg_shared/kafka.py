@@ -16,9 +16,9 @@ from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLS
 from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import TracerProvider
 
+from lsg_events.topics import TopicSpec
 from lsg_shared import metrics
 from lsg_shared.settings import KafkaSettings
-from lsg_shared.topics import TopicSpec
 
 log = logging.getLogger(__name__)
 

@@ -21,9 +21,9 @@ import asyncpg
 from opentelemetry import context as otel_context
 from opentelemetry import propagate
 
+from lsg_events.envelope import CloudEvent
 from lsg_shared import metrics
 from lsg_shared.db import Conn
-from lsg_shared.events.envelope import CloudEvent
 
 log = logging.getLogger(__name__)
 

@@ -22,10 +22,11 @@ from faststream.kafka import KafkaBroker
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from lsg_shared import db, metrics, migrate, problems, sampler, topics
+from lsg_events import topics
+from lsg_events.base import EventData
+from lsg_events.envelope import CloudEvent
+from lsg_shared import db, metrics, migrate, problems, sampler
 from lsg_shared.auth import registry_from_settings
-from lsg_shared.events.base import EventData
-from lsg_shared.events.envelope import CloudEvent
 from lsg_shared.http import BodyLimitMiddleware, MetricsMiddleware
 from lsg_shared.kafka import ensure_topics, make_broker
 from lsg_shared.outbox import OutboxRelay

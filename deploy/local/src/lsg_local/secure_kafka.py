@@ -11,7 +11,7 @@ production cluster would be, so the suite's clients can be tested against authen
 - ``StandardAuthorizer``, ``super.users=User:admin``, ``allow.everyone.if.no.acl.found=false``;
 - SCRAM users ``admin``, ``surveys``, ``training``, ``alerts``, ``reporting``, ``partner`` created when the
   storage is formatted, with random passwords in ``credentials/<principal>.password`` (mode 0600);
-- ACLs derived from the topic registry (:data:`lsg_shared.topics.TOPICS`): a service may WRITE the topics
+- ACLs derived from the topic registry (:data:`lsg_events.topics.TOPICS`): a service may WRITE the topics
   it produces (which include the dead-letter topics of what it consumes), READ the topics it consumes and
   the consumer groups whose names start with its name, and IdempotentWrite on the cluster; ``partner`` may
   WRITE only ``lsg.partner.input.v1``. ACLs are written once, as ``admin``, with CreateAcls requests (a Kafka
@@ -44,12 +44,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from lsg_events.topics import TOPICS, TopicSpec
 from lsg_local._paths import repo_root
 from lsg_local._proc import InfraError, file_lock
 from lsg_local.kafka import KafkaProcess, _request
 from lsg_shared.kafka import ssl_context
 from lsg_shared.settings import KafkaSettings
-from lsg_shared.topics import TOPICS, TopicSpec
 
 __all__ = ["ADMIN", "PRINCIPALS", "AclBinding", "SecureKafka", "acl_plan"]
 

@@ -27,9 +27,9 @@ from typing import Any
 import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from lsg_events import EVENT_TYPES, CloudEvent
+from lsg_events.envelope import PoisonMessage, from_kafka
 from lsg_shared.db import with_database
-from lsg_shared.events import EVENT_TYPES, CloudEvent
-from lsg_shared.events.envelope import PoisonMessage, from_kafka
 from lsg_shared.settings import KafkaSettings
 
 
@@ -89,7 +89,7 @@ def _testcontainers_infra(stack: contextlib.ExitStack) -> Infra:
         try:
             if probe_kafka(host, kafka_port):
                 break
-        except Exception:  # noqa: BLE001, S110 (not up yet: refused, reset, or half an answer)
+        except Exception:  # noqa: S110 (not up yet: refused, reset, or half an answer)
             pass
         if time.monotonic() > deadline:
             logs = kafka.get_logs()[0].decode("utf-8", "replace")[-3000:]

@@ -29,9 +29,7 @@ from lsg_alerts.domain import cap, lifecycle, signing
 from lsg_alerts.domain.lifecycle import AlertState, LifecycleError
 from lsg_alerts.domain.ratelimit import TokenBuckets
 from lsg_alerts.settings import AlertsSettings
-from lsg_shared import outbox
-from lsg_shared.db import Conn
-from lsg_shared.events.alerts import (
+from lsg_events.alerts import (
     AlertAcknowledged,
     AlertCancelled,
     AlertEscalated,
@@ -43,9 +41,11 @@ from lsg_shared.events.alerts import (
     DeviceStatusChanged,
     EscalationLevel,
 )
-from lsg_shared.events.base import EventData
-from lsg_shared.events.envelope import CloudEvent
-from lsg_shared.geography import Place
+from lsg_events.base import EventData
+from lsg_events.envelope import CloudEvent
+from lsg_events.geography import Place
+from lsg_shared import outbox
+from lsg_shared.db import Conn
 
 log = logging.getLogger(__name__)
 

@@ -15,9 +15,8 @@ from hypothesis import strategies as st
 
 from lsg_alerts.domain import cap
 from lsg_alerts.testing import _xml_elems, cap_json, cap_time, kafka_headers, signed_headers
+from lsg_events import AlertRaised, topics
 from lsg_local.testing import collect, unique
-from lsg_shared import topics
-from lsg_shared.events import AlertRaised
 
 pytestmark = [pytest.mark.integration, pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow]
 

@@ -9,9 +9,8 @@ import time
 import pytest
 
 from lsg_alerts.testing import cap_json, cap_time, cap_xml, reference, signed_headers
+from lsg_events import AlertAcknowledged, AlertCancelled, AlertRaised, AlertResolved, topics
 from lsg_local.testing import collect, unique
-from lsg_shared import topics
-from lsg_shared.events import AlertAcknowledged, AlertCancelled, AlertRaised, AlertResolved
 
 pytestmark = [pytest.mark.integration, pytest.mark.kafka, pytest.mark.postgres]
 

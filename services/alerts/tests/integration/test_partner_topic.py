@@ -8,9 +8,9 @@ import time
 import pytest
 
 from lsg_alerts.testing import cap_json, cap_xml, heartbeat_json, kafka_headers, signed_headers
+from lsg_events import AlertRaised, DeviceStatusChanged, topics
 from lsg_local.testing import collect, unique
-from lsg_shared import dlq, topics
-from lsg_shared.events import AlertRaised, DeviceStatusChanged
+from lsg_shared import dlq
 
 pytestmark = [pytest.mark.integration, pytest.mark.kafka, pytest.mark.postgres]
 

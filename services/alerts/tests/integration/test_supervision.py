@@ -7,9 +7,8 @@ import asyncio
 import pytest
 
 from lsg_alerts.testing import cap_json, heartbeat_json, signed_headers
+from lsg_events import AlertEscalated, AlertRaised, AlertResolved, DeviceStatusChanged, topics
 from lsg_local.testing import collect, unique
-from lsg_shared import topics
-from lsg_shared.events import AlertEscalated, AlertRaised, AlertResolved, DeviceStatusChanged
 
 pytestmark = [pytest.mark.integration, pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow]
 

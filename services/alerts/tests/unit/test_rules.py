@@ -8,7 +8,7 @@ import pytest
 
 from lsg_alerts.domain import lifecycle, signing
 from lsg_alerts.domain.ratelimit import TokenBuckets
-from lsg_shared.events.alerts import EscalationLevel
+from lsg_events.alerts import EscalationLevel
 
 pytestmark = pytest.mark.unit
 

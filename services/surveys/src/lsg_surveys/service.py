@@ -11,9 +11,11 @@ from typing import Any, Literal
 
 import asyncpg
 
-from lsg_shared.events.base import EventData, ParticipantCount
-from lsg_shared.events.envelope import CloudEvent
-from lsg_shared.events.surveys import (
+from lsg_events.base import EventData, ParticipantCount
+from lsg_events.envelope import CloudEvent
+from lsg_events.geography import Place
+from lsg_events.i18n import LocalizedText
+from lsg_events.surveys import (
     CampaignKind,
     ConsultationHeld,
     FocusGroupHeld,
@@ -24,8 +26,6 @@ from lsg_shared.events.surveys import (
     SurveyResponseCorrected,
     SurveyResponseRecorded,
 )
-from lsg_shared.geography import Place
-from lsg_shared.i18n import LocalizedText
 from lsg_shared.outbox import enqueue
 from lsg_surveys.adapters import postgres as repo
 from lsg_surveys.domain.aggregates import aggregate, margin_of_error_95

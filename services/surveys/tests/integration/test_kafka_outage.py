@@ -14,10 +14,10 @@ import asyncpg
 import pytest
 from surveys_support import ADMIN, EDITOR, auth, response_body, settings, survey_body
 
+from lsg_events import topics
 from lsg_local import testing
 from lsg_local._proc import port_open
 from lsg_local.kafka import KafkaProcess
-from lsg_shared import topics
 from lsg_surveys.entrypoints.app import create_app
 
 pytestmark = [pytest.mark.integration, pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow]

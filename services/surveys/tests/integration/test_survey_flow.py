@@ -24,9 +24,9 @@ from surveys_support import (
     survey_body,
 )
 
+from lsg_events import topics
+from lsg_events.surveys import SurveyCompleted
 from lsg_local import testing
-from lsg_shared import topics
-from lsg_shared.events.surveys import SurveyCompleted
 from lsg_surveys.entrypoints.app import create_app
 
 pytestmark = [pytest.mark.integration, pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow]

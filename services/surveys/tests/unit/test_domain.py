@@ -8,8 +8,8 @@ import pytest
 from pydantic import ValidationError
 from surveys_support import PLACE, QUESTIONS, SETTLEMENTS, campaign
 
-from lsg_shared.events.surveys import CampaignKind
-from lsg_shared.geography import Place
+from lsg_events.geography import Place
+from lsg_events.surveys import CampaignKind
 from lsg_surveys.domain.model import (
     CampaignStatus,
     Question,

@@ -23,11 +23,11 @@ from collections.abc import Callable, Iterable
 from datetime import date
 from typing import Any
 
+from lsg_events import ActivityHeld, CloudEvent, TrainingAttended, TrainingCompleted, TrainingSessionHeld
+from lsg_events.base import EventData, ParticipantCount
+from lsg_events.geography import Place
+from lsg_events.i18n import LocalizedText
 from lsg_shared.db import Conn
-from lsg_shared.events import ActivityHeld, CloudEvent, TrainingAttended, TrainingCompleted, TrainingSessionHeld
-from lsg_shared.events.base import EventData, ParticipantCount
-from lsg_shared.geography import Place
-from lsg_shared.i18n import LocalizedText
 from lsg_shared.outbox import enqueue
 from lsg_training.adapters import postgres as repo
 from lsg_training.domain.rules import CompletionRule, attended_modules, module_changes

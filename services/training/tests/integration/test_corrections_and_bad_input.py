@@ -10,9 +10,8 @@ import asyncpg
 import pytest
 import training_support as ts
 
+from lsg_events import TrainingAttended, TrainingCompleted, topics
 from lsg_local.testing import collect, unique
-from lsg_shared import topics
-from lsg_shared.events import TrainingAttended, TrainingCompleted
 
 pytestmark = [pytest.mark.integration, pytest.mark.kafka, pytest.mark.postgres]
 

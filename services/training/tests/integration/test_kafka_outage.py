@@ -12,10 +12,9 @@ import asyncpg
 import pytest
 import training_support as ts
 
+from lsg_events import TrainingCompleted, topics
 from lsg_local.kafka import KafkaProcess
 from lsg_local.testing import collect, running_app, unique, wait_ready
-from lsg_shared import topics
-from lsg_shared.events import TrainingCompleted
 from lsg_shared.settings import KafkaSettings
 from lsg_training.entrypoints.app import create_app
 

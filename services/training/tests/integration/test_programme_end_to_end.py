@@ -13,9 +13,8 @@ import asyncpg
 import pytest
 import training_support as ts
 
+from lsg_events import ActivityHeld, TrainingAttended, TrainingCompleted, TrainingSessionHeld, topics
 from lsg_local.testing import collect, unique
-from lsg_shared import topics
-from lsg_shared.events import ActivityHeld, TrainingAttended, TrainingCompleted, TrainingSessionHeld
 
 pytestmark = [pytest.mark.integration, pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow]
 

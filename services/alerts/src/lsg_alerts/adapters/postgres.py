@@ -9,8 +9,8 @@ from uuid import UUID
 
 import asyncpg
 
+from lsg_events.geography import Place
 from lsg_shared.db import Conn
-from lsg_shared.geography import Place
 
 Row = asyncpg.Record
 

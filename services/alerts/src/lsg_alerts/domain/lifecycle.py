@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from lsg_shared.events.alerts import DeviceStatus, EscalationLevel
+from lsg_events.alerts import DeviceStatus, EscalationLevel
 
 # Who holds an alert: the settlement elder first, then the municipality, then the regional duty service.
 LADDER: tuple[EscalationLevel, ...] = (

@@ -20,10 +20,10 @@ from lsg_alerts.adapters import postgres as db
 from lsg_alerts.application import Accepted, Inbound, Ingestor, Rejected
 from lsg_alerts.domain import cap, lifecycle
 from lsg_alerts.domain.lifecycle import LifecycleError, StatusSpan
+from lsg_events.alerts import DeviceKind, DeviceStatus
+from lsg_events.geography import Place
+from lsg_events.i18n import LocalizedText
 from lsg_shared.auth import Principal, ensure_scope, require
-from lsg_shared.events.alerts import DeviceKind, DeviceStatus
-from lsg_shared.geography import Place
-from lsg_shared.i18n import LocalizedText
 from lsg_shared.problems import Problem
 from lsg_shared.service import Runtime, runtime
 

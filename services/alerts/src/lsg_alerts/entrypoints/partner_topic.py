@@ -31,9 +31,10 @@ from faststream import AckPolicy
 from faststream.kafka.annotations import KafkaMessage
 
 from lsg_alerts.application import Inbound, Ingestor, Rejected
-from lsg_shared import dlq, metrics, topics
+from lsg_events import topics
+from lsg_events.alerts import DeviceHeartbeat
+from lsg_shared import dlq, metrics
 from lsg_shared.consumer import INFRASTRUCTURE_ERRORS, InfrastructureUnavailable
-from lsg_shared.events.alerts import DeviceHeartbeat
 from lsg_shared.service import Runtime
 
 log = logging.getLogger(__name__)

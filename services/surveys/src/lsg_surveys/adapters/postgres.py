@@ -9,10 +9,10 @@ from typing import Any
 
 import asyncpg
 
+from lsg_events.geography import Place
+from lsg_events.i18n import LocalizedText
+from lsg_events.surveys import CampaignKind
 from lsg_shared.db import Conn
-from lsg_shared.events.surveys import CampaignKind
-from lsg_shared.geography import Place
-from lsg_shared.i18n import LocalizedText
 from lsg_surveys.domain.model import Campaign, CampaignStatus, Mappings, Question
 from lsg_surveys.domain.responses import PreparedResponse
 

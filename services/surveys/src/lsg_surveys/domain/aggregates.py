@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from lsg_shared.events.surveys import QuestionAggregate, QuestionType
+from lsg_events.surveys import QuestionAggregate, QuestionType
 from lsg_surveys.domain.model import LIKERT_MAX, LIKERT_MIN, Question
 
 Z95 = 1.959963984540054

@@ -15,9 +15,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from lsg_shared.events.surveys import CampaignKind, QuestionType
-from lsg_shared.geography import Place
-from lsg_shared.i18n import LocalizedText
+from lsg_events.geography import Place
+from lsg_events.i18n import LocalizedText
+from lsg_events.surveys import CampaignKind, QuestionType
 
 ID_PATTERN = r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$"
 CLOSED_TYPES = frozenset(

@@ -12,7 +12,7 @@ import hmac
 import re
 import unicodedata
 
-from lsg_shared.events.surveys import AgeBand
+from lsg_events.surveys import AgeBand
 
 _AGE_BANDS: tuple[tuple[int, int, AgeBand], ...] = (
     (16, 24, "16-24"),

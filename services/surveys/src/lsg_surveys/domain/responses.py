@@ -9,9 +9,9 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
-from lsg_shared.events.base import Gender
-from lsg_shared.events.surveys import AgeBand, ClosedAnswer, QuestionType
-from lsg_shared.geography import Place
+from lsg_events.base import Gender
+from lsg_events.geography import Place
+from lsg_events.surveys import AgeBand, ClosedAnswer, QuestionType
 from lsg_surveys.domain.model import Campaign, FieldError, bad_text, place_within, validate_answers
 from lsg_surveys.domain.privacy import Pseudonymizer, age_band
 

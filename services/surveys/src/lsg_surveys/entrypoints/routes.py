@@ -15,8 +15,8 @@ from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
+from lsg_events.surveys import CampaignKind, SurveyCompleted
 from lsg_shared.auth import Principal, ensure_scope, require
-from lsg_shared.events.surveys import CampaignKind, SurveyCompleted
 from lsg_shared.problems import Problem
 from lsg_surveys.domain.imports import ImportRow, parse_kobo, parse_odk_csv
 from lsg_surveys.domain.model import (

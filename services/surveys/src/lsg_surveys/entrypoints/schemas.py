@@ -7,10 +7,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from lsg_shared.events.base import ParticipantCount
-from lsg_shared.events.surveys import CampaignKind
-from lsg_shared.geography import Place
-from lsg_shared.i18n import Language, LocalizedText
+from lsg_events.base import ParticipantCount
+from lsg_events.geography import Place
+from lsg_events.i18n import Language, LocalizedText
+from lsg_events.surveys import CampaignKind
 from lsg_surveys.domain.model import ID_PATTERN, CampaignStatus, Mappings, Question
 from lsg_surveys.domain.responses import SUBMISSION_ID
 

@@ -16,9 +16,9 @@ import asyncpg
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 
+from lsg_events.geography import Place
 from lsg_shared.auth import Principal, ensure_scope, require
 from lsg_shared.db import Conn
-from lsg_shared.geography import Place
 from lsg_shared.problems import Problem
 from lsg_shared.service import Runtime, runtime
 from lsg_training import application as app_

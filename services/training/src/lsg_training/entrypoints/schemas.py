@@ -9,10 +9,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from lsg_shared.events.base import Gender, Role
-from lsg_shared.events.training import ActivityKind
-from lsg_shared.geography import Place
-from lsg_shared.i18n import LocalizedText
+from lsg_events.base import Gender, Role
+from lsg_events.geography import Place
+from lsg_events.i18n import LocalizedText
+from lsg_events.training import ActivityKind
 from lsg_training.domain.rules import CompletionRule
 
 Code = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")

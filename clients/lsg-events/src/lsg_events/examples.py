@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from lsg_shared.events import alerts as a
-from lsg_shared.events import reporting as r
-from lsg_shared.events import surveys as s
-from lsg_shared.events import training as t
-from lsg_shared.events.base import EventData, ParticipantCount, Role
-from lsg_shared.geography import AreaUnit, Place
-from lsg_shared.i18n import LocalizedText as T
+from lsg_events import alerts as a
+from lsg_events import reporting as r
+from lsg_events import surveys as s
+from lsg_events import training as t
+from lsg_events.base import EventData, ParticipantCount, Role
+from lsg_events.geography import AreaUnit, Place
+from lsg_events.i18n import LocalizedText as T
 
 _NOW = datetime(2026, 5, 14, 9, 30, tzinfo=UTC)
 

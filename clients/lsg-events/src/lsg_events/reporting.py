@@ -7,9 +7,9 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from lsg_shared import topics
-from lsg_shared.events.base import EventData
-from lsg_shared.geography import AreaLevel, Place
+from lsg_events import topics
+from lsg_events.base import EventData
+from lsg_events.geography import AreaLevel, Place
 
 
 class DeliverableRecorded(EventData):

@@ -13,9 +13,9 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from lsg_shared import topics
-from lsg_shared.events.base import EventData
-from lsg_shared.geography import Place
+from lsg_events import topics
+from lsg_events.base import EventData
+from lsg_events.geography import Place
 
 CapStatus = Literal["Actual", "Exercise", "System", "Test", "Draft"]
 CapMsgType = Literal["Alert", "Update", "Cancel", "Ack", "Error"]

@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from lsg_shared.i18n import LocalizedText
+from lsg_events.i18n import LocalizedText
 
 Country = Literal["LV", "RU"]
 

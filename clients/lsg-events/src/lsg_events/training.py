@@ -11,10 +11,10 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from lsg_shared import topics
-from lsg_shared.events.base import EventData, Gender, ParticipantCount, Role
-from lsg_shared.geography import Place
-from lsg_shared.i18n import LocalizedText
+from lsg_events import topics
+from lsg_events.base import EventData, Gender, ParticipantCount, Role
+from lsg_events.geography import Place
+from lsg_events.i18n import LocalizedText
 
 
 class ActivityKind(StrEnum):

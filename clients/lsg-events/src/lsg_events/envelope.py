@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from lsg_shared.events.base import EventData
+from lsg_events.base import EventData
 
 SPECVERSION = "1.0"
 CONTENT_TYPE = "application/json"

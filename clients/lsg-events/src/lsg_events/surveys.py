@@ -13,10 +13,10 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from lsg_shared import topics
-from lsg_shared.events.base import EventData, Gender, ParticipantCount
-from lsg_shared.geography import Place
-from lsg_shared.i18n import LocalizedText
+from lsg_events import topics
+from lsg_events.base import EventData, Gender, ParticipantCount
+from lsg_events.geography import Place
+from lsg_events.i18n import LocalizedText
 
 AgeBand = Literal["16-24", "25-34", "35-44", "45-54", "55-64", "65+", "undisclosed"]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lsg_shared.events.alerts import (
+from lsg_events.alerts import (
     AlertAcknowledged,
     AlertCancelled,
     AlertEscalated,
@@ -12,10 +12,10 @@ from lsg_shared.events.alerts import (
     DeviceInstalled,
     DeviceStatusChanged,
 )
-from lsg_shared.events.base import EventData
-from lsg_shared.events.envelope import CloudEvent, PoisonMessage, from_kafka
-from lsg_shared.events.reporting import DeliverableRecorded, IndicatorUpdated
-from lsg_shared.events.surveys import (
+from lsg_events.base import EventData
+from lsg_events.envelope import CloudEvent, PoisonMessage, from_kafka
+from lsg_events.reporting import DeliverableRecorded, IndicatorUpdated
+from lsg_events.surveys import (
     ConsultationHeld,
     FocusGroupHeld,
     ForumHeld,
@@ -24,7 +24,7 @@ from lsg_shared.events.surveys import (
     SurveyResponseCorrected,
     SurveyResponseRecorded,
 )
-from lsg_shared.events.training import ActivityHeld, TrainingAttended, TrainingCompleted, TrainingSessionHeld
+from lsg_events.training import ActivityHeld, TrainingAttended, TrainingCompleted, TrainingSessionHeld
 
 ALL_EVENTS: tuple[type[EventData], ...] = (
     SurveyOpened,
