@@ -17,12 +17,14 @@ from typing import Any
 
 import asyncpg
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from faststream.kafka import KafkaBroker
+from faststream.specification import AsyncAPI
+from faststream.specification.asyncapi.site import get_asyncapi_html
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from lsg_events import topics
+from lsg_events import ALL_EVENTS, topics
 from lsg_events.base import EventData
 from lsg_events.envelope import CloudEvent
 from lsg_shared import db, metrics, migrate, problems, sampler
@@ -127,6 +129,7 @@ def build_app(
         description=description,
     )
     rt = Runtime(name=name, package=package, settings=settings, broker=broker, source=f"/lsg/{name}")
+    _document_publishers(broker, name)
     all_migrations = migrate.for_service(package)
     rt.migrations = all_migrations
     if register_consumers is not None:
@@ -208,6 +211,14 @@ def build_app(
     async def prometheus() -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
+    @health.get("/asyncapi.json", summary="AsyncAPI 3.0 document of this service's topics", include_in_schema=True)
+    async def asyncapi_json() -> Response:
+        return Response(_asyncapi(broker, title, version).to_json(), media_type="application/json")
+
+    @health.get("/asyncapi", summary="AsyncAPI documentation page", response_class=HTMLResponse)
+    async def asyncapi_page() -> HTMLResponse:
+        return HTMLResponse(get_asyncapi_html(_asyncapi(broker, title, version), try_it_out_path=None))
+
     app.include_router(health)
     for router in routers:
         app.include_router(router)
@@ -215,6 +226,23 @@ def build_app(
         app, tracer_provider=tracer_provider, excluded_urls="health/live,health/ready,metrics"
     )
     return app
+
+
+def _document_publishers(broker: KafkaBroker, service: str) -> None:
+    """Declare what this service emits (through its outbox) so its AsyncAPI page shows every event type."""
+    for model in ALL_EVENTS:
+        spec = topics.TOPICS_BY_NAME[model.topic]
+        if service in spec.producers:
+            broker.publisher(
+                model.topic,
+                title=f"{model.topic}:{model.event_type}",
+                description=f"{model.description} CloudEvents type `{model.event_type}`, key {model.key_field}.",
+                schema=model,
+            )
+
+
+def _asyncapi(broker: KafkaBroker, title: str, version: str) -> Any:
+    return AsyncAPI(broker, title=title, version=version, schema_version="3.0.0").to_specification()
 
 
 async def readiness(rt: Runtime, all_migrations: list[migrate.Migration]) -> dict[str, dict[str, Any]]:
