@@ -158,8 +158,8 @@ async def test_duplicate_delivery_has_one_effect(
 
 # 3. An outbox row written while the broker is down is published once it is back -------------------------
 async def test_outbox_row_written_during_outage_is_published_after(tmp_path: Path, pool: asyncpg.Pool) -> None:
-    port = 29592
-    kafka = KafkaProcess(port, port + 1, tmp_path / "kafka", tmp_path / "logs")
+    port, controller = testing.free_ports(2)  # a private broker: stopping it disturbs no other test
+    kafka = KafkaProcess(port, controller, tmp_path / "kafka", tmp_path / "logs")
     kafka.start()
     try:
         settings = KafkaSettings(bootstrap=kafka.bootstrap)

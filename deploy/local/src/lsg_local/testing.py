@@ -293,3 +293,20 @@ async def wait_ready(client: Any, timeout: float = 60) -> None:
             return
         await asyncio.sleep(0.2)
     raise AssertionError(f"service not ready after {timeout}s: {last.text if last is not None else None}")
+
+
+def free_ports(count: int = 2) -> list[int]:
+    """Distinct free TCP ports on 127.0.0.1 (for a private broker: listener and controller)."""
+    import socket
+
+    sockets, ports = [], []
+    try:
+        for _ in range(count):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.bind(("127.0.0.1", 0))
+            sockets.append(sock)
+            ports.append(sock.getsockname()[1])
+    finally:
+        for sock in sockets:
+            sock.close()
+    return ports
