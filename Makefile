@@ -5,6 +5,7 @@ SHELL := /bin/bash
 BIN := .venv/bin
 export PATH := $(HOME)/.local/bin:$(PATH)
 PYTEST_ARGS ?=
+RUN_ARGS ?=
 
 .PHONY: help install lock infra infra-stop lint contracts chart test test-unit test-integration run bench clean images test-containers
 
@@ -12,6 +13,7 @@ help:
 	@echo "make test          install everything, start Kafka + PostgreSQL, lint, run all tests"
 	@echo "make install       create .venv from requirements.lock (installs uv if missing)"
 	@echo "make infra         start the local Kafka (KRaft) broker and PostgreSQL; 'make infra-stop' stops them"
+	@echo "make run           start Kafka, PostgreSQL, the four services and the simulator (Ctrl-C stops)"
 	@echo "make lint          ruff, mypy, lock and contracts checks"
 	@echo "make contracts     regenerate docs/asyncapi.yaml, docs/schemas/, docs/events.md"
 	@echo "make chart         helm lint + render + offline Kubernetes schema validation"
@@ -57,6 +59,9 @@ images: install
 
 test-containers: install
 	bash deploy/containers/test-containers.sh
+
+run: install
+	$(BIN)/python deploy/local/scripts/run.py $(RUN_ARGS)
 
 test: install lint infra chart
 	$(BIN)/pytest -q --durations=15 $(PYTEST_ARGS)

@@ -1,0 +1,1 @@
+"""lsg-demo: a simulated programme year driven through the services' public doors."""
