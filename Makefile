@@ -68,3 +68,6 @@ test: install lint infra chart
 
 clean:
 	rm -rf .cache/helm .pytest_cache .mypy_cache .ruff_cache
+
+bench: infra
+	$(BIN)/python -m bench.run $(BENCH_ARGS)

@@ -146,6 +146,8 @@ def main() -> int:
     parser.add_argument("--only", default="")
     parser.add_argument("--bootstrap", default=None)
     parser.add_argument("--no-docs", action="store_true", help="do not rewrite docs/benchmarks.md")
+    parser.add_argument("--alert-rate", type=float, default=200, help="alerts per second in the alert scenario")
+    parser.add_argument("--alert-duration", type=float, default=60, help="seconds of alert load")
     args = parser.parse_args()
     if args.bootstrap is None:
         from lsg_local.stack import LocalStack
