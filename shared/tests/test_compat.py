@@ -23,11 +23,18 @@ def test_identical_is_compatible() -> None:
     assert compat.breaking_changes(schema(), schema()) == []
 
 
-def test_additive_optional_field_and_new_enum_value_pass() -> None:
+def test_additive_optional_field_passes() -> None:
     new = copy.deepcopy(schema())
     new["properties"]["siren_zone"] = {"type": "string"}
-    new["properties"]["severity"]["enum"].append("Catastrophic")
     assert compat.breaking_changes(schema(), new) == []
+
+
+def test_new_enum_value_is_breaking_for_typed_consumers() -> None:
+    new = copy.deepcopy(schema())
+    new["properties"]["severity"]["enum"].append("Catastrophic")
+    assert compat.breaking_changes(schema(), new) == [
+        '$.severity: enum value "Catastrophic" added (consumers with the closed list reject it)'
+    ]
 
 
 @pytest.mark.parametrize(

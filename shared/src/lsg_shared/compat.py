@@ -6,10 +6,10 @@ lists what would break an existing consumer of a document validated by `old`:
 * a property removed (or renamed, which is a removal plus an addition);
 * a type narrowed or changed (``integer`` -> ``string``; ``["string", "null"]`` -> ``"string"``);
 * a new required property;
-* an enum value removed (a ``Literal``/``StrEnum`` member taken away);
+* an enum value removed or added (typed consumers validate the closed list strictly);
 * a constraint tightened (``maxLength``/``maximum`` lowered, ``minLength``/``minimum`` raised).
 
-Additions (new optional properties, new enum values, looser bounds) are not reported.
+Additions of new optional properties and looser bounds are not reported.
 """
 
 from __future__ import annotations
@@ -132,6 +132,10 @@ def _compare(old: Any, new: Any, old_root: Schema, new_root: Schema, path: str, 
     if old_e is not None and new_e is not None:
         for value in sorted(old_e - new_e):
             yield f"{path}: enum value {value} removed"
+        for value in sorted(new_e - old_e):
+            # The suite's own models (and most typed consumers) validate enums strictly: a value they do not
+            # know makes the whole event invalid for them, so a new value needs a new version too.
+            yield f"{path}: enum value {value} added (consumers with the closed list reject it)"
     if isinstance(old_r, dict) and isinstance(new_r, dict):
         for key, direction in _TIGHTER.items():
             if key in old_r and key in new_r:
