@@ -42,7 +42,8 @@ lint: install
 	$(BIN)/python deploy/local/scripts/check_lock.py
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy shared/src
+	$(BIN)/mypy shared/src clients/lsg-events/src
+	$(BIN)/mypy --strict $(wildcard services/*/src/lsg_*/domain)
 	$(BIN)/lsg-contracts --check
 
 chart: install
