@@ -68,7 +68,7 @@ async def test_openapi_is_served_and_versioned(client: Any) -> None:
     paths = set(spec["paths"])
     assert "/v1/campaigns/{campaign_id}/responses" in paths
     assert "/v1/campaigns/{campaign_id}/imports/kobo" in paths
-    assert all(p.startswith(("/v1/", "/health", "/metrics")) for p in paths)
+    assert all(p.startswith(("/v1/", "/health", "/metrics", "/asyncapi")) for p in paths)
 
 
 async def test_every_write_needs_a_token_and_the_right_role(client: Any) -> None:
