@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from lsg_shared.settings import ServiceSettings
 
 
@@ -9,3 +11,14 @@ class ReportingSettings(ServiceSettings):
     service_name: str = "reporting"
     http_port: int = 8004
     database_url: str = "postgresql://postgres:postgres@127.0.0.1:25432/lsg_reporting"
+    consumer_group: str = Field("reporting", description="Kafka consumer group and inbox name of the aggregator")
+    consume: bool = Field(True, description="Run the aggregating consumer in this process")
+    consumer_max_records: int = Field(2000, gt=0, description="Records per consumed batch (one transaction)")
+    consumer_instance_id: str | None = Field(
+        None, description="Static group membership (e.g. the pod name): a restarted consumer rejoins at once"
+    )
+    consumer_session_timeout_ms: int = Field(10_000, ge=6_000, description="Kafka group session timeout")
+    catalogue_path: str | None = Field(None, description="Indicator catalogue YAML (default: the shipped one)")
+    publish_figures: bool = Field(True, description="Publish indicator.updated for figures that changed")
+    publish_interval_s: float = Field(2.0, gt=0, description="Pause between indicator.updated publication runs")
+    rebuild_batch: int = Field(5000, gt=0, description="Records per transaction while rebuilding")

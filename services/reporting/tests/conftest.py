@@ -1,0 +1,47 @@
+"""Fixtures of the reporting tests: a PRIVATE Kafka broker (ports 29492/29493) so that figures computed
+from "every event on the topics" are not mixed with other engineers' events on the shared broker."""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from lsg_local.kafka import KafkaProcess
+from lsg_shared.auth import hash_token
+
+PRIVATE_PORT = 29492
+ADMIN, EDITOR, VIEWER = "rep-admin-token", "rep-editor-token", "rep-viewer-token"
+AUTH = {r: {"authorization": f"Bearer {t}"} for r, t in (("admin", ADMIN), ("editor", EDITOR), ("viewer", VIEWER))}
+TOKENS = json.dumps(
+    [
+        {"sha256": hash_token(ADMIN), "subject": "ops", "roles": ["admin"]},
+        {"sha256": hash_token(EDITOR), "subject": "lps-editor", "roles": ["editor"]},
+        {"sha256": hash_token(VIEWER), "subject": "funder", "roles": ["viewer"]},
+    ]
+)
+
+
+@pytest.fixture(scope="session")
+def private_kafka() -> Iterator[str]:
+    # A fixed directory: a broker left over by an interrupted run is reused instead of blocking the port.
+    base = Path(tempfile.gettempdir()) / "lsg-reporting-test-kafka"
+    kafka = KafkaProcess(
+        PRIVATE_PORT,
+        PRIVATE_PORT + 1,
+        base / "data",
+        base / "logs",
+        heap="768m",
+        extra_properties={"log.segment.bytes": str(64 * 1024 * 1024), "group.initial.rebalance.delay.ms": "0"},
+    )
+    kafka.start(timeout=180)
+    try:
+        yield kafka.bootstrap
+    finally:
+        kafka.stop()
