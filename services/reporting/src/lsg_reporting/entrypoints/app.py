@@ -10,6 +10,7 @@ from lsg_events import EVENT_TYPES
 from lsg_reporting.adapters import repository as repo
 from lsg_reporting.domain import catalogue as catalogue_mod
 from lsg_reporting.domain.rules import Extractor
+from lsg_reporting.entrypoints import dashboard
 from lsg_reporting.entrypoints.routes import router
 from lsg_reporting.rebuild import CONSUMED_TOPICS
 from lsg_reporting.service import Aggregator, FigurePublisher, ReportingConsumer
@@ -82,7 +83,7 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
         settings=settings,
         title="LSG Events — reporting",
         description=DESCRIPTION,
-        routers=[router],
+        routers=[router, dashboard.router],
         register_consumers=register,
         on_startup=[load_catalogue, tune_gc],
         background=[publish_figures] if settings.publish_figures else [],

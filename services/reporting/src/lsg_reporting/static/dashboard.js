@@ -67,6 +67,7 @@
     if (state.data) {
       const title = tr(state.data.programme.title);
       $("programme-title").textContent = title;
+      showUpdated();
       document.title = title + " — " + t("kicker");
     }
   }
@@ -186,7 +187,7 @@
       { code: "SD.SAT_INVOLVEMENT_MEAN", label: t("involvement"), color: "#a4161a", dash: "6 4" },
     ];
     const results = await Promise.all(series.map((s) => breakdown(s.code, "wave").catch(() => ({ cells: [] }))));
-    const W = 420, H = 220, L = 36, R = 12, T = 12, B = 32;
+    const W = 420, H = 220, L = 36, R = 36, T = 12, B = 32;
     const x = (w) => L + ((w - 1) / 3) * (W - L - R);
     const y = (v) => T + (1 - (v - 1) / 4) * (H - T - B);
     const svg = svgEl("svg", { viewBox: `0 0 ${W} ${H}`, width: "100%", role: "img", "aria-labelledby": "trend-svg-title" });
@@ -264,6 +265,10 @@
       }))));
   }
 
+  function showUpdated() {
+    if (state.updatedAt) $("status").textContent = `${t("updated")}: ${state.updatedAt.toLocaleTimeString(locale())}`;
+  }
+
   // ---- refresh loop ---------------------------------------------------------------------------------
   async function refresh(force) {
     let data;
@@ -281,7 +286,8 @@
       fillDrillSelect();
       await rerenderDetails();
     }
-    $("status").textContent = `${t("updated")}: ${new Date().toLocaleTimeString(locale())}`;
+    state.updatedAt = new Date();
+    showUpdated();
     document.body.dataset.ready = "true";
   }
 
