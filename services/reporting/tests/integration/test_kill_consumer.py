@@ -76,9 +76,13 @@ async def test_sigkill_at_random_points_loses_and_doubles_nothing(
             # Kill at a random moment while it is working: once it has made progress in this life.
             before = await _count(database_url, group)
             done = False
-            while not done and await _count(database_url, group) <= before:
+            while not done:
+                count = await _count(database_url, group)
+                if count > before or count >= programme.unique_events:
+                    break
                 done = proc.poll() is not None or time.monotonic() - started > 1500
                 await asyncio.sleep(0.1)
+            done = done or await _count(database_url, group) >= programme.unique_events
             deadline = time.monotonic() + rng.uniform(0.2, 3.0)
             while not done and time.monotonic() < deadline:
                 await asyncio.sleep(0.1)
