@@ -105,3 +105,16 @@ async def test_lone_surrogate_in_input_is_answered_not_500(client: httpx.AsyncCl
     r = await client.post("/things", content=body, headers={**AUTH, "content-type": "application/json"})
     assert r.status_code == 422
     assert r.json()["errors"][0]["field"] == "score"
+
+
+def test_summary_line_names_the_figures_operators_look_at() -> None:
+    from lsg_shared import metrics, sampler
+
+    metrics.EVENTS_CONSUMED.labels("summary-test", "lv.lsg.x.v1", "processed").inc(3)
+    metrics.OUTBOX_BACKLOG.labels("summary-test").set(2)
+    line = sampler.summary_line("summary-test")
+    assert line.startswith("summary summary-test: consumed processed=")
+    for part in ("duplicate=", "dead_lettered=", "outbox published=", "backlog=", "lag=", "http requests=", "ready="):
+        assert part in line
+    processed = int(line.split("processed=")[1].split()[0])
+    assert processed >= 3

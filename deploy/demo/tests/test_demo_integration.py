@@ -171,6 +171,47 @@ def _behind(figures: dict[str, dict[str, Any]]) -> list[str]:
     )
 
 
+def _scrape(suite: dict[str, Any], svc: str) -> dict[str, list[tuple[dict[str, str], float]]]:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{suite['ports'][svc]}/metrics", timeout=5) as r:
+        text = r.read().decode()
+    out: dict[str, list[tuple[dict[str, str], float]]] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            out.setdefault(sample.name, []).append((sample.labels, sample.value))
+    return out
+
+
+def _value(samples: dict[str, list[tuple[dict[str, str], float]]], name: str, **labels: str) -> float:
+    assert name in samples, f"metric {name} is not exported"
+    return sum(v for lab, v in samples[name] if all(lab.get(k) == x for k, x in labels.items()))
+
+
+def _check_metrics(suite: dict[str, Any]) -> None:
+    """The operations metrics (issue 13) after a simulated year: present on every service, values sensible."""
+    for svc in SERVICES:
+        m = _scrape(suite, svc)
+        assert _value(m, "lsg_ready", service=svc) == 1, svc
+        assert _value(m, "lsg_dependency_up", service=svc, dependency="kafka") == 1, svc
+        assert _value(m, "lsg_http_request_duration_seconds_count", service=svc) > 0, svc
+        assert _value(m, "lsg_http_request_duration_seconds_count", service=svc, status="500") == 0, svc
+        assert _value(m, "lsg_db_pool_connections", service=svc, state="max") > 0, svc
+        assert _value(m, "lsg_outbox_published_total", service=svc) > 0, svc
+        assert _value(m, "lsg_outbox_backlog", service=svc) >= 0, svc
+        assert 0 <= _value(m, "lsg_outbox_oldest_age_seconds", service=svc) < 60, svc
+        assert _value(m, "lsg_outbox_publish_delay_seconds_count", service=svc) > 0, svc
+    reporting = _scrape(suite, "reporting")
+    assert _value(reporting, "lsg_events_consumed_total", outcome="processed") > 1000
+    assert "lsg_consumer_lag" in reporting
+    alerts = _scrape(suite, "alerts")
+    assert _value(alerts, "lsg_devices", status="online") + _value(alerts, "lsg_devices", status="installed") >= 30
+    assert "lsg_alerts_awaiting_ack" in alerts
+    assert "lsg_alerts_overdue" in alerts
+    assert _value(alerts, "lsg_alert_escalations_total") >= 1  # the scenario's escalation
+    assert _value(alerts, "lsg_outbox_publish_delay_seconds_count", event_type="lv.lsg.alert.raised.v1") > 0
+
+
 def test_mid_year_then_full_year_then_again(suite: dict[str, Any]) -> None:
     # Act 1: the state on 30 June. lsg-demo waits until the reporting consumer has caught up (lag 0, figures still).
     mid = _demo(suite, "--scenario", "mid-year")
@@ -202,6 +243,8 @@ def test_mid_year_then_full_year_then_again(suite: dict[str, Any]) -> None:
     assert figures["SD.RESPONDENTS"]["actual"] >= 1000
     assert figures["CA.DEVICES_INSTALLED"]["actual"] == 35
     assert figures["CA.ALERTS_ACK_IN_TIME"]["denominator"] >= 10
+
+    _check_metrics(suite)
 
     # Act 3: again, with --force: every step is a repeat the services recognise; no figure moves.
     before = {c: (i["numerator"], i["denominator"]) for c, i in figures.items() if i["aggregation"] != "availability"}

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import time
 from typing import TYPE_CHECKING, Any
 
 from aiokafka import TopicPartition
@@ -59,8 +61,39 @@ async def sample_readiness(rt: Runtime) -> bool:
     return ready
 
 
-async def run(rt: Runtime, interval_s: float = 5.0) -> None:
+def _total(metric: Any, **match: str) -> float:
+    total = 0.0
+    for family in metric.collect():
+        for sample in family.samples:
+            if sample.name.endswith(("_created", "_bucket", "_sum")):
+                continue
+            if all(sample.labels.get(k) == v for k, v in match.items()):
+                total += sample.value
+    return total
+
+
+def summary_line(service: str) -> str:
+    """One line of what happened, for installs without a metrics backend (logged once a minute)."""
+    return (
+        f"summary {service}: consumed processed={_total(metrics.EVENTS_CONSUMED, outcome='processed'):.0f} "
+        f"duplicate={_total(metrics.EVENTS_CONSUMED, outcome='duplicate'):.0f} "
+        f"dead_lettered={_total(metrics.DEAD_LETTERS):.0f} retried={_total(metrics.EVENTS_RETRIED):.0f}; "
+        f"outbox published={_total(metrics.OUTBOX_PUBLISHED):.0f} backlog={_total(metrics.OUTBOX_BACKLOG):.0f} "
+        f"oldest={_total(metrics.OUTBOX_OLDEST_AGE):.0f}s; lag={_total(metrics.CONSUMER_LAG):.0f}; "
+        f"http requests={_total(metrics.HTTP_REQUESTS):.0f}; ready={_total(metrics.READY, service=service):.0f}"
+    )
+
+
+async def run(rt: Runtime, interval_s: float = 5.0, summary_every_s: float = 60.0) -> None:
+    # With an OTLP endpoint the metrics leave the process; without one, a line a minute keeps the log useful.
+    exporting = bool(
+        os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT")
+    )
+    last_summary = time.monotonic()
     while True:
+        if not exporting and time.monotonic() - last_summary >= summary_every_s:
+            last_summary = time.monotonic()
+            log.info(summary_line(rt.name))
         try:
             sample_pool(rt)
             await sample_readiness(rt)
