@@ -1,54 +1,31 @@
 """Scenario 1, the ceiling: bare clients moving the suite's real records, no framework, no database.
 
-aiokafka producer (acks=all, idempotent, batched) and consumer (getmany), and confluent-kafka (librdkafka) for
-comparison, each way over the same number of records.
+The per-record aiokafka producer fills the four topics the reporting service consumes (so the records every
+later scenario reads are the ones measured here); record batches and confluent-kafka (librdkafka) write the
+same records to scratch topics; the bare aiokafka consumer reads the reporting service's topics, the
+baseline of scenario 2's ratio.
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
-from typing import Any
+from collections.abc import Sequence
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from bench.lib import Stopwatch, Templates, fill_topic
+from bench.lib import Record, Stopwatch, SuiteRecords, _partitions, produce
 
 
-async def aiokafka_produce_batched(bootstrap: str, topic: str, count: int, templates: Templates) -> float:
-    """aiokafka's fastest path: explicit record batches per partition."""
-    records = list(templates.records(count, seed=13))
+async def aiokafka_produce(
+    bootstrap: str, suite: SuiteRecords, count: int, *, batched: bool, topic: str | None
+) -> float:
     with Stopwatch() as sw:
-        await fill_topic(bootstrap, topic, iter(records))
-    return count / sw.seconds
+        sent = await produce(bootstrap, suite.records(count), batched=batched, topic=topic)
+    return sent / sw.seconds
 
 
-async def aiokafka_produce(bootstrap: str, topic: str, count: int, templates: Templates) -> float:
-    producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap,
-        acks="all",
-        enable_idempotence=True,
-        linger_ms=5,
-        max_batch_size=256 * 1024,
-        compression_type=None,
-    )
-    await producer.start()
-    records = list(templates.records(count))
-    try:
-        with Stopwatch() as sw:
-            pending: list[Any] = []
-            for key, value, headers in records:
-                pending.append(await producer.send(topic, value, key=key, headers=headers))
-                if len(pending) >= 20_000:
-                    await asyncio.gather(*pending)
-                    pending.clear()
-            await asyncio.gather(*pending)
-    finally:
-        await producer.stop()
-    return count / sw.seconds
-
-
-async def aiokafka_consume(bootstrap: str, topic: str, count: int) -> float:
+async def aiokafka_consume(bootstrap: str, names: Sequence[str], count: int) -> tuple[float, float]:
+    """Records/s reading `count` records of `names` from the beginning (getmany, no group); and seconds."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
         enable_auto_commit=False,
@@ -58,11 +35,7 @@ async def aiokafka_consume(bootstrap: str, topic: str, count: int) -> float:
     )
     await consumer.start()
     try:
-        partitions = consumer.partitions_for_topic(topic) or set()
-        if not partitions:
-            await consumer._client.force_metadata_update()
-            partitions = consumer.partitions_for_topic(topic) or set()
-        tps = [TopicPartition(topic, p) for p in partitions]
+        tps = [TopicPartition(t, p) for t in names for p in sorted(await _partitions(consumer, t))]
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
         seen = 0
@@ -73,10 +46,10 @@ async def aiokafka_consume(bootstrap: str, topic: str, count: int) -> float:
                     seen += len(records)
     finally:
         await consumer.stop()
-    return seen / sw.seconds
+    return seen / sw.seconds, sw.seconds
 
 
-def confluent_produce(bootstrap: str, topic: str, count: int, templates: Templates) -> float:
+def confluent_produce(bootstrap: str, topic: str, records: Sequence[Record] | SuiteRecords, count: int) -> float:
     from confluent_kafka import Producer
 
     producer = Producer(
@@ -89,9 +62,10 @@ def confluent_produce(bootstrap: str, topic: str, count: int, templates: Templat
             "queue.buffering.max.messages": 1_000_000,
         }
     )
-    records = list(templates.records(count, seed=11))
+    source = records.records(count) if isinstance(records, SuiteRecords) else records
     start = time.perf_counter()
-    for key, value, headers in records:
+    sent = 0
+    for _, key, value, headers in source:
         while True:
             try:
                 producer.produce(topic, value, key, headers=headers)
@@ -99,8 +73,9 @@ def confluent_produce(bootstrap: str, topic: str, count: int, templates: Templat
             except BufferError:
                 producer.poll(0.05)
         producer.poll(0)
-    producer.flush(120)
-    return count / (time.perf_counter() - start)
+        sent += 1
+    producer.flush(300)
+    return sent / (time.perf_counter() - start)
 
 
 def confluent_consume(bootstrap: str, topic: str, count: int, group: str) -> float:
