@@ -127,3 +127,20 @@ def test_public_list_is_short_and_names_real_get_routes(service: str, keys: dict
     reads = {p for p in public if p.startswith("GET ")}
     assert reads <= routes, f"{service}: public entries that are not routes: {reads - routes}"
     assert len(reads) <= 8, f"{service}: the public list should stay short"
+
+
+@pytest.mark.parametrize("service", SERVICES)
+async def test_the_audit_log_export_is_admin_only_on_every_service(service: str, keys: dict[str, Any]) -> None:
+    """GET /v1/audit (lsg_shared.audit) is on every service, declares bearer-admin, and refuses everyone else
+    (the walk above covers it too; this names it, so dropping it from a service fails loudly)."""
+    app = build(service, keys)
+    operation = app.openapi()["paths"]["/v1/audit"]["get"]
+    assert operation["security"] == [{"bearer-admin": []}]
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        for params in ({}, {"format": "csv"}):
+            assert (await client.get("/v1/audit", params=params)).status_code == 401
+            for weaker in ("viewer", "editor"):
+                for token in (f"{weaker}-token", oidc_token(keys["private"], [weaker])):
+                    r = await client.get("/v1/audit", params=params, headers={"Authorization": f"Bearer {token}"})
+                    assert r.status_code == 403, f"{service} GET /v1/audit as {weaker}: {r.status_code}"

@@ -4,27 +4,39 @@
     lsg-admin dlq replay --topic lsg.surveys.events.v1.dlq (--offset N ... | --all) [--dry-run]
     lsg-admin outbox status --database-url postgresql://...
     lsg-admin topics list
+    lsg-admin audit export (--service alerts | --database-url postgresql://...) [--since 2026-01-01]
+                           [--until ...] [--subject ops-bot] [--action 'POST /v1/partners*'] [--format csv|jsonl]
+                           [--output FILE]
+    lsg-admin audit prune  (--service alerts | --database-url ...) [--days 400]
 
 Kafka settings come from the usual ``LSG_KAFKA_*`` variables. A replay publishes the dead letter's original
 key, value and headers back to its original topic (the ``x-lsg-dlq-*`` headers are dropped) and records
 what it replayed in the consumer group ``lsg-admin-dlq-replay`` so the same letter is not replayed twice by
 ``--all``. Consumers are idempotent, so replaying an event that did get applied is harmless.
+
+``audit export`` streams a service's audit log (``lsg_shared.audit``) straight from its database (the
+``--service`` name reads ``LSG_<SERVICE>_DATABASE_URL``, as ``lsg-infra env`` and ``make run`` set it), oldest
+first, as CSV or JSON lines; the export is itself recorded in the log (``audit.exported``, the operating system
+user as subject, ``auth = operator``).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import json
+import os
 import sys
 from dataclasses import asdict, dataclass
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, TextIO
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
 
-from lsg_shared import dlq
+from lsg_shared import audit, dlq
 from lsg_shared.kafka import client_kwargs
 from lsg_shared.settings import KafkaSettings
 
@@ -212,6 +224,89 @@ async def topics_list(settings: KafkaSettings) -> int:
     return 0
 
 
+def _audit_database(service: str | None, database_url: str | None) -> str:
+    if database_url:
+        return database_url
+    variable = f"LSG_{(service or '').upper()}_DATABASE_URL"
+    found = os.environ.get(variable)
+    if not found:
+        raise SystemExit(f"lsg-admin audit: set {variable} or pass --database-url")
+    return found
+
+
+def _when(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    value = datetime.fromisoformat(text)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+async def audit_export(
+    database_url: str,
+    out: TextIO,
+    fmt: str,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    subject: str | None = None,
+    action: str | None = None,
+) -> int:
+    sql, args = audit.query(since=since, until=until, subject=subject, action=action)
+    conn = await asyncpg.connect(database_url)
+    count = 0
+    try:
+        await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+        async with conn.transaction(readonly=True, isolation="repeatable_read"):
+            header = True
+            async for row in conn.cursor(sql, *args, prefetch=1000):
+                item = audit.as_dict(row)
+                if fmt == "csv":
+                    for line in audit.csv_lines([item], header=header):
+                        out.write(line)
+                    header = False
+                else:
+                    out.write(json.dumps(item, ensure_ascii=False, default=str) + "\n")
+                count += 1
+            if fmt == "csv" and header:
+                out.write("".join(audit.csv_lines([])))
+        filters = {"since": since, "until": until, "subject": subject, "action": action}
+        await conn.execute(
+            audit.INSERT,
+            datetime.now(UTC),
+            "lsg-admin",
+            "change",
+            audit.clean(getpass.getuser()),
+            "operator",
+            [],
+            [],
+            [],
+            "audit.exported",
+            {},
+            {"format": fmt, "rows": count, **{k: str(v) for k, v in filters.items() if v is not None}},
+            None,
+            None,
+            None,
+            None,
+            None,
+            "lsg-admin",
+        )
+    finally:
+        await conn.close()
+    out.flush()
+    print(f"{count} audit row(s) exported", file=sys.stderr)
+    return 0
+
+
+async def audit_prune(database_url: str, days: int) -> int:
+    conn = await asyncpg.connect(database_url)
+    try:
+        pruned = await audit.prune(conn, days)
+    finally:
+        await conn.close()
+    print(f"{pruned} audit row(s) older than {days} days deleted")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="lsg-admin", description="LSG Events operator commands")
     sub = parser.add_subparsers(dest="area", required=True)
@@ -232,7 +327,41 @@ def main(argv: list[str] | None = None) -> int:
     st.add_argument("--json", action="store_true")
     tp = sub.add_parser("topics", help="the topic registry").add_subparsers(dest="action", required=True)
     tp.add_parser("list", help="registry topics and whether they exist on the cluster")
+    au = sub.add_parser("audit", help="a service's audit log").add_subparsers(dest="action", required=True)
+    ex = au.add_parser("export", help="export the audit log as CSV or JSON lines, oldest first")
+    pr = au.add_parser("prune", help="delete audit rows older than the retention")
+    for command in (ex, pr):
+        where = command.add_mutually_exclusive_group(required=True)
+        where.add_argument("--service", choices=("surveys", "training", "alerts", "reporting"))
+        where.add_argument("--database-url", help="the service's database (LSG_DATABASE_URL)")
+    ex.add_argument("--since", help="ISO 8601 time (UTC without a zone), inclusive")
+    ex.add_argument("--until", help="ISO 8601 time, exclusive")
+    ex.add_argument("--subject")
+    ex.add_argument("--action", dest="audit_action", help="exact, or a prefix ending in *")
+    ex.add_argument("--format", choices=("csv", "jsonl"), default="csv")
+    ex.add_argument("--output", help="file to write (default: standard output)")
+    pr.add_argument("--days", type=int, default=400)
     args = parser.parse_args(argv)
+    if args.area == "audit":
+        url = _audit_database(args.service, args.database_url)
+        if args.action == "prune":
+            return asyncio.run(audit_prune(url, args.days))
+        target = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout  # noqa: SIM115
+        try:
+            return asyncio.run(
+                audit_export(
+                    url,
+                    target,
+                    args.format,
+                    since=_when(args.since),
+                    until=_when(args.until),
+                    subject=args.subject,
+                    action=args.audit_action,
+                )
+            )
+        finally:
+            if target is not sys.stdout:
+                target.close()
     settings = KafkaSettings()
     if args.area == "dlq" and args.action == "list":
         return asyncio.run(dlq_list(settings, args.topic, args.limit, args.json))

@@ -39,6 +39,9 @@ from pydantic import BaseModel, Field, TypeAdapter
 from lsg_shared.problems import Problem
 
 RoleName = Literal["viewer", "editor", "admin"]
+# How a caller proved who it is (recorded in the audit log): an OIDC token, a static token, a partner's HMAC
+# signature; "invalid" is a credential that was presented and refused, "operator" the lsg-admin command line.
+AuthKind = Literal["oidc", "static", "partner", "anonymous", "invalid", "operator", "system"]
 _RANK: dict[str, int] = {"viewer": 1, "editor": 2, "admin": 3}
 
 
@@ -71,6 +74,7 @@ class Principal:
     roles: frozenset[str]
     countries: frozenset[str] = field(default_factory=frozenset)
     municipalities: frozenset[str] = field(default_factory=frozenset)
+    auth: AuthKind = "static"
 
     def has(self, role: str) -> bool:
         return any(_RANK.get(r, 0) >= _RANK[role] for r in self.roles)
@@ -145,6 +149,7 @@ class OidcVerifier:
             roles=frozenset(r for r in roles if r in _RANK),
             countries=frozenset(claims.get("lsg_countries", [])),
             municipalities=frozenset(claims.get("lsg_municipalities", [])),
+            auth="oidc",
         )
 
 
@@ -192,11 +197,15 @@ def require(role: RoleName) -> Callable[..., Awaitable[Principal]]:
     ) -> Principal:
         registry: TokenRegistry | None = getattr(request.app.state, "tokens", None)
         if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials.strip():
+            if request.headers.get("authorization"):
+                request.scope["lsg.auth_refused"] = True  # the audit log: a credential was presented and refused
             raise _unauthorized("An 'Authorization: Bearer <token>' header is required.")
         token = credentials.credentials.strip()
         principal = await asyncio.to_thread(registry.authenticate, token) if registry is not None else None
         if principal is None:
+            request.scope["lsg.auth_refused"] = True
             raise _unauthorized("The bearer token is not valid.")
+        request.scope["lsg.principal"] = principal  # who is recorded in the audit log, refused (403) or not
         if not principal.has(role):
             raise Problem(403, "Forbidden", f"This operation needs the '{role}' role.", type_="forbidden")
         return principal

@@ -27,7 +27,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from lsg_events import ALL_EVENTS, topics
 from lsg_events.base import EventData
 from lsg_events.envelope import CloudEvent
-from lsg_shared import db, metrics, migrate, problems, sampler
+from lsg_shared import audit, db, metrics, migrate, problems, sampler
+from lsg_shared.audit import AuditWriter
 from lsg_shared.auth import registry_from_settings
 from lsg_shared.http import BodyLimitMiddleware, MetricsMiddleware
 from lsg_shared.kafka import ensure_topics, make_broker
@@ -54,6 +55,7 @@ class Runtime:
     broker_started: bool = False
     migrations: list[migrate.Migration] = field(default_factory=list)
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    audit: AuditWriter | None = None
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -129,6 +131,14 @@ def build_app(
         description=description,
     )
     rt = Runtime(name=name, package=package, settings=settings, broker=broker, source=f"/lsg/{name}")
+    audit.parse_networks(settings.trusted_proxies)  # a malformed LSG_TRUSTED_PROXIES fails here, not per request
+    rt.audit = audit_writer = AuditWriter(
+        name,
+        flush_interval_s=settings.audit_flush_interval_s,
+        batch_size=settings.audit_batch_size,
+        buffer_max=settings.audit_buffer_max,
+        retention_days=settings.audit_retention_days,
+    )
     _document_publishers(broker, name)
     all_migrations = migrate.for_service(package)
     rt.migrations = all_migrations
@@ -148,6 +158,7 @@ def build_app(
                 applied = await migrate.apply(conn, all_migrations)
             if applied:
                 log.info("applied migrations: %s", [f"{m.component}:{m.version:04d}" for m in applied])
+        audit_writer.start(rt.pool)
         for hook in on_startup:
             await hook(rt)
         rt.tasks.append(asyncio.create_task(_start_broker_when_possible(rt), name=f"{name}-broker-start"))
@@ -185,14 +196,18 @@ def build_app(
             with contextlib.suppress(Exception):
                 await broker.stop()
             rt.broker_started = False
+            await audit_writer.stop()  # the final flush: requests have stopped arriving by now
             await rt.pool.close()
             rt._pool = None
 
     app = FastAPI(title=title, description=description, version=version, lifespan=lifespan, openapi_tags=openapi_tags)
     app.state.runtime = rt
     app.state.tokens = registry_from_settings(settings)
+    app.state.audit = audit_writer
     problems.install(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    # Outside the body limit, so a 413 is audited too.
+    app.add_middleware(audit.AuditMiddleware, writer=audit_writer, trusted_proxies=settings.trusted_proxies)
     app.add_middleware(MetricsMiddleware, service=name)
 
     health = APIRouter(tags=["operations"])
@@ -220,6 +235,7 @@ def build_app(
         return HTMLResponse(get_asyncapi_html(_asyncapi(broker, title, version), try_it_out_path=None))
 
     app.include_router(health)
+    app.include_router(audit.router)
     for router in routers:
         app.include_router(router)
     FastAPIInstrumentor.instrument_app(

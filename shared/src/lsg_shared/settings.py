@@ -54,4 +54,11 @@ class ServiceSettings(BaseSettings):
     oidc_roles_claim: str = Field("roles", description="Dotted claim holding roles, e.g. realm_access.roles")
     oidc_role_map: str = Field("{}", description="JSON map from provider roles/groups to viewer|editor|admin")
     oidc_leeway_s: int = Field(30, ge=0, description="Clock skew tolerated on exp/nbf/iat")
+    trusted_proxies: str = Field(
+        "", description="Comma-separated IPs/CIDRs of reverse proxies whose X-Forwarded-For is believed (audit log)"
+    )
+    audit_retention_days: int = Field(400, ge=1, description="Audit log rows older than this are pruned")
+    audit_flush_interval_s: float = Field(0.5, gt=0, description="Audit rows are written in batches this often")
+    audit_batch_size: int = Field(500, gt=0, description="A batch is written at once when this many rows wait")
+    audit_buffer_max: int = Field(50_000, gt=0, description="Rows kept in memory while PostgreSQL is unreachable")
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
