@@ -128,6 +128,12 @@ Args: dict root, c.
   value: {{ $root.Values.environment | quote }}
 - name: LSG_LOG_FORMAT
   value: {{ $root.Values.logFormat | quote }}
+- name: LSG_AUDIT_RETENTION_DAYS
+  value: {{ $root.Values.audit.retentionDays | quote }}
+{{- if $root.Values.audit.trustedProxies }}
+- name: LSG_TRUSTED_PROXIES
+  value: {{ $root.Values.audit.trustedProxies | quote }}
+{{- end }}
 - name: LSG_HTTP_PORT
   value: {{ $c.port | quote }}
 - name: LSG_DATABASE_URL
