@@ -6,7 +6,7 @@ import json
 
 import httpx
 import pytest
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Request
 from pydantic import BaseModel, Field
 
 from lsg_shared import problems
@@ -118,3 +118,56 @@ def test_summary_line_names_the_figures_operators_look_at() -> None:
         assert part in line
     processed = int(line.split("processed=")[1].split()[0])
     assert processed >= 3
+
+
+async def test_chunked_body_over_limit_is_413() -> None:
+    app = FastAPI()
+    problems.install(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=1000)
+
+    @app.post("/raw")
+    async def raw(request: Request) -> dict[str, int]:  # reads the body itself, as the partner doors do
+        return {"size": len(await request.body())}
+
+    async def chunks(n: int):  # no content-length: the middleware counts what arrives
+        for _ in range(n):
+            yield b"x" * 400
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        assert (await c.post("/raw", content=chunks(2))).json() == {"size": 800}
+        r = await c.post("/raw", content=chunks(6))
+        assert r.status_code == 413
+        assert r.headers["content-type"] == "application/problem+json"
+        assert (await c.post("/raw", content=b"x" * 900)).json() == {"size": 900}  # declared, within the limit
+        assert (await c.post("/raw", content=b"x" * 1001)).status_code == 413
+
+
+async def test_request_metrics_are_labelled_by_route_template() -> None:
+    from fastapi import APIRouter
+
+    from lsg_shared import metrics
+    from lsg_shared.http import MetricsMiddleware
+
+    app = FastAPI()
+    router = APIRouter(prefix="/v1")
+
+    @router.post("/partners/{partner_id}/alerts")
+    async def door(partner_id: str) -> dict[str, str]:
+        return {"partner": partner_id}
+
+    app.include_router(router)
+    app.add_middleware(MetricsMiddleware, service="route-label-test")
+
+    def count(route: str, status: str) -> float:
+        value = metrics.registry.get_sample_value(
+            "lsg_http_request_duration_seconds_count",
+            {"service": "route-label-test", "method": "POST", "route": route, "status": status},
+        )
+        return value or 0.0
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        for partner in ("a", "b"):
+            assert (await c.post(f"/v1/partners/{partner}/alerts")).status_code == 200
+        assert (await c.post("/v1/nowhere")).status_code == 404
+    assert count("/v1/partners/{partner_id}/alerts", "200") == 2
+    assert count("unmatched", "404") == 1

@@ -32,11 +32,26 @@ import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from cryptography.fernet import Fernet
 
-from lsg_alerts.testing import cap_json, settlement_place, signed_headers
+from lsg_alerts.testing import cap_json, cap_xml, settlement_place, signed_headers
 from lsg_events import topics
 from lsg_shared.auth import hash_token
 
 ADMIN = "bench-admin-" + uuid.uuid4().hex
+
+
+def group_cpu_seconds(pgid: int) -> float:
+    """User + system CPU seconds of every live process in the service's process group (workers too)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            if int(fields[2]) == pgid:  # field 5 (pgrp), counted after the command name
+                total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / tick
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -111,7 +126,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     base = f"http://127.0.0.1:{args.port}"
     try:
         await wait_ready(base)
-        return await measure(args, base)
+        return await measure(args, base, server.pid)
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(server.pid, signal.SIGTERM)
@@ -127,7 +142,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 await admin.close()
 
 
-async def measure(args: argparse.Namespace, base: str) -> dict[str, Any]:
+async def measure(args: argparse.Namespace, base: str, pgid: int) -> dict[str, Any]:
     auth = {"authorization": f"Bearer {ADMIN}"}
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
@@ -176,6 +191,7 @@ async def measure(args: argparse.Namespace, base: str) -> dict[str, Any]:
         queue: asyncio.Queue[tuple[int, float] | None] = asyncio.Queue()
         host, port = "127.0.0.1", args.port
         path = f"/v1/partners/{partner}/alerts"
+        build, media = (cap_xml, "application/cap+xml") if args.format == "xml" else (cap_json, "application/json")
 
         async def worker() -> None:
             # A bare HTTP/1.1 keep-alive connection: httpx's own overhead at 200 requests/s on a shared
@@ -184,8 +200,8 @@ async def measure(args: argparse.Namespace, base: str) -> dict[str, Any]:
             try:
                 while (item := await queue.get()) is not None:
                     i, scheduled = item
-                    body = cap_json(identifier=f"bench-{i}-{uuid.uuid4().hex[:6]}", device_id=device, severity="Minor")
-                    h = signed_headers(secret, body)
+                    body = build(identifier=f"bench-{i}-{uuid.uuid4().hex[:6]}", device_id=device, severity="Minor")
+                    h = signed_headers(secret, body, content_type=media)
                     head = (
                         f"POST {path} HTTP/1.1\r\nHost: {host}\r\ncontent-type: {h['content-type']}\r\n"
                         f"x-lsg-timestamp: {h['x-lsg-timestamp']}\r\nx-lsg-signature: {h['x-lsg-signature']}\r\n"
@@ -211,6 +227,30 @@ async def measure(args: argparse.Namespace, base: str) -> dict[str, Any]:
 
         workers = [asyncio.create_task(worker()) for _ in range(args.connections)]
         total = int(args.rate * args.duration)
+        profiler = None
+        if args.py_spy:
+            profiler = subprocess.Popen(  # noqa: S603, ASYNC220 (a fixed command line, started once)
+                [
+                    os.path.join(os.path.dirname(sys.executable), "py-spy"),
+                    "record",
+                    "--pid",
+                    str(pgid),
+                    "--format",
+                    "raw",
+                    "--output",
+                    args.py_spy,
+                    "--duration",
+                    str(int(args.duration)),
+                    "--rate",
+                    "50",
+                    "--nonblocking",
+                    "--subprocesses",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        load_before = os.getloadavg()[0]
+        cpu_before = group_cpu_seconds(pgid)
         start = time.perf_counter()
         for i in range(total):
             scheduled = start + i / args.rate
@@ -225,15 +265,20 @@ async def measure(args: argparse.Namespace, base: str) -> dict[str, Any]:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and not set(sent) <= set(received):  # noqa: ASYNC110
             await asyncio.sleep(0.1)
+        cpu_used = group_cpu_seconds(pgid) - cpu_before
         reader.cancel()
         with contextlib.suppress(BaseException):
             await reader
         await consumer.stop()
+        if profiler is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                profiler.wait(timeout=30)
 
     end_to_end = [received[a] - t0 for a, (t0, _t1) in sent.items() if a in received]
     http = [t1 - t0 for (t0, t1) in sent.values()]
     after_response = [received[a] - t1 for a, (_t0, t1) in sent.items() if a in received]
     return {
+        "format": args.format,
         "rate_target_per_s": args.rate,
         "duration_s": args.duration,
         "sent": total,
@@ -245,6 +290,11 @@ async def measure(args: argparse.Namespace, base: str) -> dict[str, Any]:
         "send_to_consumed": summary(end_to_end),
         "http_202": summary(http),
         "response_to_consumed": summary(after_response),
+        # The stable figure on a shared machine: the service's CPU (all its processes) per accepted alert,
+        # from the first request until every accepted alert was consumed (the relay's publishing included).
+        "service_cpu_ms_per_request": round(cpu_used * 1000 / max(1, len(sent)), 3),
+        "load_average_before": round(load_before, 2),
+        "load_average_after": round(os.getloadavg()[0], 2),
     }
 
 
@@ -258,6 +308,8 @@ def main() -> None:
     parser.add_argument("--postgres", default="postgresql://postgres:postgres@127.0.0.1:25432")
     parser.add_argument("--keep-db", action="store_true")
     parser.add_argument("--verbose", action="store_true", help="show the service's output")
+    parser.add_argument("--format", choices=("json", "xml"), default="json", help="CAP JSON or CAP XML bodies")
+    parser.add_argument("--py-spy", metavar="FILE", help="record a py-spy profile (raw format) of the service")
     args = parser.parse_args()
     print(json.dumps(asyncio.run(run(args)), indent=2))
 

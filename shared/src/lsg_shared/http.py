@@ -6,6 +6,7 @@ import json
 import time
 from typing import Any
 
+from prometheus_client import Histogram
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -25,10 +26,18 @@ class BodyLimitMiddleware:
             await self.app(scope, receive, send)
             return
         limit = scope.get("lsg.max_body_bytes", self.max_bytes)
+        declared: int | None = None
         for name, value in scope.get("headers", []):
-            if name == b"content-length" and value.isdigit() and int(value) > limit:
-                await self._too_large(send, limit)
-                return
+            if name == b"content-length" and value.isdigit():
+                declared = int(value)
+                if declared > limit:
+                    await self._too_large(send, limit)
+                    return
+        if declared is not None and not any(name == b"transfer-encoding" for name, _ in scope.get("headers", [])):
+            # A declared length within the limit: the HTTP server frames the body by it (never more bytes than
+            # declared), so counting each chunk again is not needed. Chunked bodies are counted below.
+            await self.app(scope, receive, send)
+            return
         received = 0
         too_large = False
 
@@ -91,6 +100,8 @@ class MetricsMiddleware:
     def __init__(self, app: ASGIApp, service: str) -> None:
         self.app = app
         self.service = service
+        # Labelled children by (method, route, status): `labels()` takes a lock and builds a tuple each call.
+        self._children: dict[tuple[str, str, int], Histogram] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -108,12 +119,23 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, capture)
         finally:
-            metrics.HTTP_REQUESTS.labels(self.service, scope.get("method", ""), _route(scope), str(status)).observe(
-                time.perf_counter() - start
-            )
+            key = (scope.get("method", ""), _route(scope), status)
+            child = self._children.get(key)
+            if child is None:
+                child = self._children[key] = metrics.HTTP_REQUESTS.labels(self.service, key[0], key[1], str(status))
+            child.observe(time.perf_counter() - start)
 
 
 def _route(scope: Scope) -> str:
+    """The template of the route that handled the request: the router leaves it in the scope; matched again
+    only when no route ran (a middleware answered first, or nothing matched)."""
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    regex = getattr(route, "path_regex", None)
+    # The route's own template is the full one unless it was included under a further prefix (or mounted):
+    # then its pattern does not match the whole request path, and the routes are matched again below.
+    if isinstance(path, str) and regex is not None and regex.match(scope.get("path", "")):
+        return path
     app: Any = scope.get("app")
     router = getattr(app, "router", None)
     for route in getattr(router, "routes", []):

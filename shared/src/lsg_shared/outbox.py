@@ -32,10 +32,23 @@ _RELAY_LOCK_ID = 0x15_65_0002
 PublishFuture = Callable[..., Awaitable[Any]]
 
 
-async def enqueue(conn: Conn, *events: CloudEvent) -> None:
-    """Store events for publication, in the caller's transaction."""
-    if not events:
-        return
+# The columns `encode` fills, in order: what a repository that writes its outbox row inside a larger statement
+# (a data-modifying CTE, one round trip for the whole change) inserts.
+COLUMNS = ("event_id", "event_type", "topic", "key", "value", "headers")
+OutboxRow = tuple[str, str, str, bytes, bytes, str]
+
+_INSERT = f"""
+WITH stored AS (
+    INSERT INTO lsg_outbox ({", ".join(COLUMNS)})
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[], $5::bytea[], $6::text[]::jsonb[])
+    ON CONFLICT (event_id) DO NOTHING
+)
+SELECT pg_notify($7, '')
+"""
+
+
+def encode(*events: CloudEvent) -> list[OutboxRow]:
+    """The outbox rows of `events`: key, value, CloudEvents headers and the current W3C trace context."""
     trace_headers: dict[str, str] = {}
     propagate.inject(trace_headers)  # the request's trace continues into the consumers
     rows = []
@@ -43,19 +56,25 @@ async def enqueue(conn: Conn, *events: CloudEvent) -> None:
         key, value, headers = event.to_kafka()
         # Encoded here and cast from text, so it works on any connection (with or without a jsonb codec).
         rows.append((event.id, event.type, event.topic, key, value, json.dumps({**headers, **trace_headers})))
-    await conn.executemany(
-        """
-        INSERT INTO lsg_outbox (event_id, event_type, topic, key, value, headers)
-        VALUES ($1, $2, $3, $4, $5, $6::text::jsonb)
-        ON CONFLICT (event_id) DO NOTHING
-        """,
-        rows,
-    )
-    await conn.execute("SELECT pg_notify($1, '')", CHANNEL)
+    return rows
+
+
+async def enqueue(conn: Conn, *events: CloudEvent) -> None:
+    """Store events for publication, in the caller's transaction, and wake the relay (one round trip)."""
+    if not events:
+        return
+    rows = encode(*events)
+    # One statement for the rows and the notification (delivered when the caller's transaction commits);
+    # unnest keeps the order of `events`, so they get increasing `seq` and are published in that order.
+    await conn.execute(_INSERT, *(list(column) for column in zip(*rows, strict=True)), CHANNEL)
 
 
 class OutboxRelay:
-    """Publishes pending outbox rows. Run `run()` as a task; `stop()` drains and ends it."""
+    """Publishes pending outbox rows. Run `run()` as a task; `stop()` drains and ends it.
+
+    Woken by ``NOTIFY`` (polling every `poll_interval_s` only as a fallback). Its queries run on the connection
+    that listens, held for the relay's life, so a batch costs four round trips (begin, lock and read, mark,
+    commit) and no pool acquire and reset."""
 
     def __init__(
         self,
@@ -76,7 +95,9 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._listener: Conn | None = None
+        self._conn_lock = asyncio.Lock()  # one batch at a time on the listening connection
         self._on_notify = lambda *_: self._wake.set()
+        self._delay: dict[str, Any] = {}  # event type -> labelled OUTBOX_PUBLISH_DELAY child
         self.healthy = True
         self.last_error: str | None = None
 
@@ -91,21 +112,29 @@ class OutboxRelay:
         with contextlib.suppress(Exception):
             if self._listener is None or self._listener.is_closed():
                 listener: Conn = await self._pool.acquire()
-                await listener.add_listener(CHANNEL, self._on_notify)
+                try:
+                    await listener.add_listener(CHANNEL, self._on_notify)
+                except BaseException:
+                    await self._pool.release(listener)  # type: ignore[arg-type]
+                    raise
                 self._listener = listener
 
     async def _unlisten(self) -> None:
         if self._listener is not None:
-            with contextlib.suppress(Exception):
-                await self._listener.remove_listener(CHANNEL, self._on_notify)
-            with contextlib.suppress(Exception):
-                await self._pool.release(self._listener)  # type: ignore[arg-type]
-            self._listener = None
+            async with self._conn_lock:
+                with contextlib.suppress(Exception):
+                    await self._listener.remove_listener(CHANNEL, self._on_notify)
+                with contextlib.suppress(Exception):
+                    await self._pool.release(self._listener)  # type: ignore[arg-type]
+                self._listener = None
 
     async def run(self) -> None:
         failures = 0
         while not self._stopping.is_set():
             await self._listen()
+            # Cleared before reading, not after: a row committed while this batch is published wakes the
+            # next round at once instead of waiting for the poll interval.
+            self._wake.clear()
             try:
                 published = await self.publish_pending()
                 failures = 0
@@ -121,8 +150,8 @@ class OutboxRelay:
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 metrics.OUTBOX_PUBLISH_ERRORS.labels(self._service).inc()
                 log.warning("outbox relay: publish failed (%s); retrying", self.last_error)
-                if self._listener is not None and self._listener.is_closed():
-                    self._listener = None
+                await self._drop_broken_listener()
+                self._wake.clear()
                 await self._sleep(min(0.5 * 2 ** min(failures, 5), self._max_backoff))
                 continue
             await self._sleep(self._poll)
@@ -131,23 +160,44 @@ class OutboxRelay:
             await asyncio.wait_for(self.publish_pending(), timeout=5)
         await self._unlisten()
 
+    async def _drop_broken_listener(self) -> None:
+        listener = self._listener
+        if listener is not None and listener.is_closed():
+            self._listener = None
+            with contextlib.suppress(Exception):
+                await self._pool.release(listener)  # type: ignore[arg-type]
+
     async def _sleep(self, seconds: float) -> None:
-        self._wake.clear()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout=seconds)
 
     async def publish_pending(self) -> int:
         """Publish one batch of pending rows; returns how many were published."""
-        async with self._pool.acquire() as conn, conn.transaction():
-            if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", _RELAY_LOCK_ID):
-                return 0  # another replica's relay is active
-            rows = await conn.fetch(
+        async with self._conn_lock:
+            listener = self._listener
+            if listener is not None and not listener.is_closed():
+                return await self._publish_batch(listener)
+        async with self._pool.acquire() as conn:
+            return await self._publish_batch(conn)
+
+    async def _publish_batch(self, conn: Conn) -> int:
+        async with conn.transaction():
+            # The lock (one active relay per database, so rows go out in order) and the read in one statement;
+            # a relay that does not hold the lock reads nothing.
+            found = await conn.fetch(
                 """
-                SELECT seq, event_type, topic, key, value, headers, created_at FROM lsg_outbox
-                WHERE published_at IS NULL ORDER BY seq LIMIT $1
+                WITH relay AS MATERIALIZED (SELECT pg_try_advisory_xact_lock($2) AS leader)
+                SELECT relay.leader, o.* FROM relay LEFT JOIN LATERAL (
+                    SELECT seq, event_type, topic, key, value, headers, created_at FROM lsg_outbox
+                    WHERE relay.leader AND published_at IS NULL ORDER BY seq LIMIT $1
+                ) AS o ON true
                 """,
                 self._batch_size,
+                _RELAY_LOCK_ID,
             )
+            if not found or not found[0]["leader"]:
+                return 0  # another replica's relay is active
+            rows = [r for r in found if r["seq"] is not None]
             await self._update_gauges(conn, rows)
             if not rows:
                 return 0
@@ -168,9 +218,12 @@ class OutboxRelay:
         metrics.OUTBOX_PUBLISHED.labels(self._service).inc(len(rows))
         now = datetime.now(UTC)
         for row in rows:
-            metrics.OUTBOX_PUBLISH_DELAY.labels(self._service, row["event_type"]).observe(
-                max((now - row["created_at"]).total_seconds(), 0.0)
-            )
+            child = self._delay.get(row["event_type"])
+            if child is None:
+                child = self._delay[row["event_type"]] = metrics.OUTBOX_PUBLISH_DELAY.labels(
+                    self._service, row["event_type"]
+                )
+            child.observe(max((now - row["created_at"]).total_seconds(), 0.0))
         return len(rows)
 
     async def _publish_rows(self, rows: Sequence[asyncpg.Record]) -> None:
@@ -198,11 +251,11 @@ class OutboxRelay:
         await asyncio.gather(*futures)
 
     async def _update_gauges(self, conn: Conn, rows: Sequence[asyncpg.Record]) -> None:
-        if rows:
+        if len(rows) >= self._batch_size:
             backlog = await conn.fetchval("SELECT count(*) FROM lsg_outbox WHERE published_at IS NULL")
-            age = (datetime.now(UTC) - rows[0]["created_at"]).total_seconds()
         else:
-            backlog, age = 0, 0.0
+            backlog = len(rows)  # a batch that is not full holds every pending row: no count needed
+        age = (datetime.now(UTC) - rows[0]["created_at"]).total_seconds() if rows else 0.0
         metrics.OUTBOX_BACKLOG.labels(self._service).set(backlog)
         metrics.OUTBOX_OLDEST_AGE.labels(self._service).set(max(age, 0.0))
 

@@ -3,6 +3,14 @@
 Traces and metrics are exported over OTLP/HTTP when ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set; otherwise the
 providers still exist (so trace ids appear in logs and travel in Kafka headers) but nothing is exported.
 ``OTEL_SDK_DISABLED=true`` turns tracing off entirely.
+
+Spans are recorded only while something receives them (an exporter, or a span processor added later):
+without one, every span still gets its trace and span ids (logs, the audit log and the ``traceparent`` that
+crosses Kafka carry them) but collects no attributes and is never ended into a processor — recording spans
+nobody receives cost about a quarter of the alert path's CPU. With a receiver, ``OTEL_TRACES_SAMPLER`` (default
+``parentbased_always_on``) decides, as usual. Likewise the OpenTelemetry metrics (the HTTP and Kafka
+instrumentations' histograms) are no-ops unless an OTLP metrics endpoint is set: a meter provider without a
+reader can never be read. Prometheus (``/metrics``) is separate and always on.
 """
 
 from __future__ import annotations
@@ -10,17 +18,59 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 from opentelemetry import metrics, trace
+from opentelemetry.context import Context
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, Sampler, SamplingResult, _get_from_env_or_default
+from opentelemetry.trace import Link, SpanKind
+from opentelemetry.trace.span import TraceState
+from opentelemetry.util.types import Attributes
 from pythonjsonlogger.json import JsonFormatter
 
 _configured: dict[str, TracerProvider] = {}
-_meters: dict[str, MeterProvider] = {}
+_meters: dict[str, metrics.MeterProvider] = {}
+
+
+class _ObservedSampler(Sampler):
+    """The configured sampler once a span processor is attached; until then no span is recorded (ids only)."""
+
+    def __init__(self, delegate: Sampler) -> None:
+        self.delegate = delegate
+        self.observed = False
+
+    def should_sample(
+        self,
+        parent_context: Context | None,
+        trace_id: int,
+        name: str,
+        kind: SpanKind | None = None,
+        attributes: Attributes = None,
+        links: Sequence[Link] | None = None,
+        trace_state: TraceState | None = None,
+    ) -> SamplingResult:
+        sampler = self.delegate if self.observed else ALWAYS_OFF
+        return sampler.should_sample(parent_context, trace_id, name, kind, attributes, links, trace_state)
+
+    def get_description(self) -> str:
+        return f"RecordWhenObserved{{{self.delegate.get_description()}}}"
+
+
+class _Provider(TracerProvider):
+    """A tracer provider that starts recording spans when its first span processor is added."""
+
+    def __init__(self, *, resource: Resource) -> None:
+        self.observed_sampler = _ObservedSampler(_get_from_env_or_default())
+        super().__init__(resource=resource, sampler=self.observed_sampler)
+
+    def add_span_processor(self, span_processor: SpanProcessor) -> None:
+        super().add_span_processor(span_processor)
+        self.observed_sampler.observed = True
 
 
 def setup_tracing(service_name: str, *, extra_processor: SpanProcessor | None = None) -> TracerProvider:
@@ -31,7 +81,7 @@ def setup_tracing(service_name: str, *, extra_processor: SpanProcessor | None = 
             provider.add_span_processor(extra_processor)
         return provider
     resource = Resource.create({"service.name": os.environ.get("OTEL_SERVICE_NAME", service_name)})
-    provider = TracerProvider(resource=resource)
+    provider = _Provider(resource=resource)
     if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
@@ -44,18 +94,21 @@ def setup_tracing(service_name: str, *, extra_processor: SpanProcessor | None = 
     return provider
 
 
-def setup_metrics(service_name: str) -> MeterProvider:
-    """The process's meter provider: OTLP/HTTP export when an endpoint is set (Prometheus is always on)."""
+def setup_metrics(service_name: str) -> metrics.MeterProvider:
+    """The process's meter provider: OTLP/HTTP export when an endpoint is set (Prometheus is always on).
+
+    Without an endpoint there is no reader, so nothing could ever read a measurement: a no-op provider then
+    (the instrumentations' per-request and per-record histograms cost nothing)."""
     if "meter" in _meters:
         return _meters["meter"]
-    resource = Resource.create({"service.name": os.environ.get("OTEL_SERVICE_NAME", service_name)})
-    readers = []
-    if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"):
-        from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
-        from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+    if not (os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT")):
+        _meters["meter"] = metrics.NoOpMeterProvider()
+        return _meters["meter"]
+    from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+    from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
 
-        readers.append(PeriodicExportingMetricReader(OTLPMetricExporter()))
-    provider = MeterProvider(resource=resource, metric_readers=readers)
+    resource = Resource.create({"service.name": os.environ.get("OTEL_SERVICE_NAME", service_name)})
+    provider = MeterProvider(resource=resource, metric_readers=[PeriodicExportingMetricReader(OTLPMetricExporter())])
     if os.environ.get("OTEL_SDK_DISABLED", "").lower() != "true":
         metrics.set_meter_provider(provider)
     _meters["meter"] = provider

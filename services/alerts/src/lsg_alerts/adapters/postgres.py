@@ -10,6 +10,7 @@ from uuid import UUID
 import asyncpg
 
 from lsg_events.geography import Place
+from lsg_shared import outbox
 from lsg_shared.db import Conn
 
 Row = asyncpg.Record
@@ -330,6 +331,90 @@ async def claim_for_device(conn: Conn, m: dict[str, Any], device_id: str) -> Row
     )
     assert row is not None
     return row
+
+
+async def device_place(conn: Conn, device_id: str) -> Row | None:
+    return await conn.fetchrow("SELECT device_id, place FROM devices WHERE device_id = $1", device_id)
+
+
+_RAISE_FOR_DEVICE = f"""
+WITH allowed AS (
+    SELECT EXISTS (SELECT 1 FROM partner_devices WHERE partner_id = $4 AND device_id = $10) AS ok
+), claim AS (
+    INSERT INTO cap_messages (sender, identifier, sent, partner_id, door, msg_type, cap_status, received_at, alert_id)
+    SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 FROM allowed WHERE ok
+    ON CONFLICT DO NOTHING RETURNING alert_id
+), alert AS (
+    INSERT INTO alerts (alert_id, origin, kind, partner_id, device_id, sender, identifier, sent, cap_status,
+                        msg_type, drill, category, event, urgency, severity, certainty, headline, area_desc,
+                        place, country, municipality_code, territory_code, settlement_code, expires,
+                        received_at, state, escalation_level, escalation_count, ack_deadline,
+                        next_escalation_at, updated_at, cap)
+    SELECT claim.alert_id, $11, $12, $4, $10, $1, $2, $3, $7, $6, $13, $14, $15, $16, $17, $18, $19, $20,
+           $21, $22, $23, $24, $25, $26, $8, 'raised', $27, 0, $28, $28, $8, $29
+    FROM claim
+    RETURNING alert_id
+), history AS (
+    INSERT INTO alert_history (alert_id, at, action, actor, level, detail)
+    SELECT alert_id, $8, 'raised', $30, $27, $31 FROM alert
+), stored AS (
+    INSERT INTO lsg_outbox ({", ".join(outbox.COLUMNS)})
+    SELECT $32, $33, $34, $35, $36, $37::text::jsonb FROM alert
+    ON CONFLICT (event_id) DO NOTHING RETURNING 1
+)
+SELECT (SELECT ok FROM allowed) AS allowed, EXISTS (SELECT 1 FROM claim) AS fresh,
+       (SELECT count(*) FROM (SELECT pg_notify($38, '') FROM stored) AS n) AS notified
+"""
+
+
+async def raise_for_device(
+    conn: Conn,
+    claim: dict[str, Any],
+    a: dict[str, Any],
+    actor: str,
+    detail: dict[str, Any],
+    event: outbox.OutboxRow,
+) -> tuple[bool, bool]:
+    """The hot path in one statement (so one round trip, atomic without an explicit transaction): may the
+    partner speak for the device; claim the CAP identity (only when it may); when the claim is new, insert the
+    alert, its first history line and its ``alert.raised`` outbox row, and wake the relay.
+    Returns (allowed, fresh): nothing was written unless both are true."""
+    place: Place = a["place"]
+    row = await conn.fetchrow(
+        _RAISE_FOR_DEVICE,
+        claim["sender"],
+        claim["identifier"],
+        claim["sent"],
+        claim["partner_id"],
+        claim["door"],
+        claim["msg_type"],
+        claim["cap_status"],
+        claim["received_at"],
+        claim["alert_id"],
+        a["device_id"],
+        a["origin"],
+        a["kind"],
+        a["drill"],
+        a["category"],
+        a["event"],
+        a["urgency"],
+        a["severity"],
+        a["certainty"],
+        a.get("headline"),
+        a["area_desc"],
+        a["place_json"],
+        *place_columns(place),
+        a.get("expires"),
+        a.get("escalation_level"),
+        a.get("ack_deadline"),
+        a.get("cap"),
+        actor,
+        detail,
+        *event,
+        outbox.CHANNEL,
+    )
+    assert row is not None
+    return bool(row["allowed"]), bool(row["fresh"])
 
 
 async def cap_message(conn: Conn, sender: str, identifier: str, sent: datetime) -> Row | None:

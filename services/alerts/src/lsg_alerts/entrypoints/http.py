@@ -23,6 +23,7 @@ from lsg_alerts.domain.lifecycle import LifecycleError, StatusSpan
 from lsg_events.alerts import DeviceKind, DeviceStatus
 from lsg_events.geography import Place
 from lsg_events.i18n import LocalizedText
+from lsg_shared import audit
 from lsg_shared.auth import Principal, ensure_scope, require
 from lsg_shared.problems import Problem
 from lsg_shared.service import Runtime, runtime
@@ -39,9 +40,20 @@ ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
 CAP_MEDIA = ("application/cap+xml", "application/xml", "text/xml", "application/json", "application/cap+json")
 
 
-def ingestor(request: Request) -> Ingestor:
+async def ingestor(request: Request) -> Ingestor:
+    # async: FastAPI runs a plain-function dependency in its thread pool (a thread hop per request).
     found: Ingestor = request.app.state.ingestor
     return found
+
+
+async def _runtime(request: Request) -> Runtime:
+    """``lsg_shared.service.runtime`` without the thread hop a plain-function dependency costs."""
+    return runtime(request)
+
+
+def _door(request: Request) -> tuple[Runtime, Ingestor]:
+    state = request.app.state
+    return state.runtime, state.ingestor
 
 
 def _now() -> datetime:
@@ -112,9 +124,9 @@ def _accepted(result: Accepted) -> JSONResponse:
     status_code=202,
     responses={200: {"description": "A repeat of an alert already received: nothing changed"}},
 )
-async def partner_alert(
-    partner_id: str, request: Request, rt: Runtime = Depends(runtime), ing: Ingestor = Depends(ingestor)
-) -> JSONResponse:
+async def partner_alert(partner_id: str, request: Request) -> JSONResponse:
+    # The hot path: no FastAPI dependencies (a plain-function dependency runs in the thread pool).
+    rt, ing = _door(request)
     body = await _partner_body(request, ing.settings.partner_max_bytes)
     media = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
     if media and media not in CAP_MEDIA:
@@ -126,9 +138,12 @@ async def partner_alert(
             errors=[{"field": "header:content-type", "message": f"{media!r} is not a CAP media type"}],
         )
     try:
-        return _accepted(await ing.alert(rt.pool, _inbound(request, partner_id, body)))
+        result = await ing.alert(rt.pool, _inbound(request, partner_id, body))
     except Rejected as rej:
+        audit.identify_partner(request, partner_id, verified=rej.status not in (401, 413))
         raise _problem(rej) from None
+    audit.identify_partner(request, partner_id, verified=True)
+    return _accepted(result)
 
 
 @router.post(
@@ -138,14 +153,16 @@ async def partner_alert(
     openapi_extra=_HEARTBEAT_BODY,
     status_code=202,
 )
-async def partner_heartbeat(
-    partner_id: str, request: Request, rt: Runtime = Depends(runtime), ing: Ingestor = Depends(ingestor)
-) -> JSONResponse:
+async def partner_heartbeat(partner_id: str, request: Request) -> JSONResponse:
+    rt, ing = _door(request)
     body = await _partner_body(request, ing.settings.partner_max_bytes)
     try:
-        return _accepted(await ing.heartbeat(rt.pool, _inbound(request, partner_id, body)))
+        result = await ing.heartbeat(rt.pool, _inbound(request, partner_id, body))
     except Rejected as rej:
+        audit.identify_partner(request, partner_id, verified=rej.status not in (401, 413))
         raise _problem(rej) from None
+    audit.identify_partner(request, partner_id, verified=True)
+    return _accepted(result)
 
 
 @router.post(
@@ -198,7 +215,7 @@ async def _partner_json(conn: Any, row: asyncpg.Record) -> dict[str, Any]:
 )
 async def create_partner(
     body: PartnerIn,
-    rt: Runtime = Depends(runtime),
+    rt: Runtime = Depends(_runtime),
     ing: Ingestor = Depends(ingestor),
     _: Principal = Depends(require("admin")),
 ) -> dict[str, Any]:
@@ -214,6 +231,12 @@ async def create_partner(
                 errors=[{"field": "partner_id", "message": "already exists"}],
             )
         secret_id, plain = await ing.create_secret(conn, body.partner_id, now)
+        await audit.change(
+            conn,
+            "partner.created",
+            resource={"partner_id": body.partner_id},
+            detail={"kind": body.kind, "secret_id": secret_id},
+        )
         row = await db.get_partner(conn, body.partner_id)
         assert row is not None
         out = await _partner_json(conn, row)
@@ -229,14 +252,14 @@ async def _partner_or_404(conn: Any, partner_id: str, *, lock: bool = False) -> 
 
 
 @router.get("/partners", tags=["partners"], summary="Partners (never their secrets)")
-async def list_partners(rt: Runtime = Depends(runtime), _: Principal = Depends(require("admin"))) -> dict[str, Any]:
+async def list_partners(rt: Runtime = Depends(_runtime), _: Principal = Depends(require("admin"))) -> dict[str, Any]:
     async with rt.pool.acquire() as conn:
         return {"items": [await _partner_json(conn, r) for r in await db.list_partners(conn)]}
 
 
 @router.get("/partners/{partner_id}", tags=["partners"], summary="One partner (never its secrets)")
 async def get_partner(
-    partner_id: str, rt: Runtime = Depends(runtime), _: Principal = Depends(require("admin"))
+    partner_id: str, rt: Runtime = Depends(_runtime), _: Principal = Depends(require("admin"))
 ) -> dict[str, Any]:
     async with rt.pool.acquire() as conn:
         return await _partner_json(conn, await _partner_or_404(conn, partner_id))
@@ -250,13 +273,17 @@ async def get_partner(
 )
 async def rotate_secret(
     partner_id: str,
-    rt: Runtime = Depends(runtime),
+    rt: Runtime = Depends(_runtime),
     ing: Ingestor = Depends(ingestor),
     _: Principal = Depends(require("admin")),
 ) -> dict[str, Any]:
     async with rt.pool.acquire() as conn, conn.transaction():
         await _partner_or_404(conn, partner_id, lock=True)
+        before = {s["secret_id"] for s in await db.active_secrets(conn, partner_id)}
         secret_id, plain = await ing.create_secret(conn, partner_id, _now())
+        active = [s["secret_id"] for s in await db.active_secrets(conn, partner_id)]
+        detail = {"secret_id": secret_id, "active_secret_ids": active, "retired_secret_ids": sorted(before - {*active})}
+        await audit.change(conn, "partner.secret_rotated", resource={"partner_id": partner_id}, detail=detail)
     return {"secret_id": secret_id, "secret": plain, "note": "shown once; store it now"}
 
 
@@ -266,7 +293,7 @@ async def rotate_secret(
 async def retire_secret(
     partner_id: str,
     secret_id: str,
-    rt: Runtime = Depends(runtime),
+    rt: Runtime = Depends(_runtime),
     ing: Ingestor = Depends(ingestor),
     _: Principal = Depends(require("admin")),
 ) -> JSONResponse:
@@ -274,6 +301,7 @@ async def retire_secret(
         await _partner_or_404(conn, partner_id, lock=True)
         if not await db.retire_secret(conn, partner_id, secret_id, _now()):
             raise Problem(404, "Not found", f"No active secret {secret_id!r}.", type_="not-found")
+        await audit.change(conn, "partner.secret_retired", resource={"partner_id": partner_id, "secret_id": secret_id})
     ing.forget_partner(partner_id)
     return JSONResponse(None, status_code=204)
 
@@ -286,7 +314,7 @@ async def retire_secret(
 async def set_partner_devices(
     partner_id: str,
     body: DeviceGrants,
-    rt: Runtime = Depends(runtime),
+    rt: Runtime = Depends(_runtime),
     _: Principal = Depends(require("admin")),
 ) -> dict[str, Any]:
     async with rt.pool.acquire() as conn, conn.transaction():
@@ -305,6 +333,9 @@ async def set_partner_devices(
             )
         await db.revoke_other_devices(conn, partner_id, body.device_ids)
         await db.grant_devices(conn, partner_id, body.device_ids)
+        await audit.change(
+            conn, "partner.devices_set", resource={"partner_id": partner_id}, detail={"device_ids": body.device_ids}
+        )
         return await _partner_json(conn, row)
 
 
@@ -367,7 +398,7 @@ def _device_scope(principal: Principal, place: dict[str, Any] | Place) -> None:
 
 @router.post("/devices", tags=["devices"], status_code=201, summary="Register a planned device")
 async def register_device(
-    body: DeviceIn, rt: Runtime = Depends(runtime), principal: Principal = Depends(require("editor"))
+    body: DeviceIn, rt: Runtime = Depends(_runtime), principal: Principal = Depends(require("editor"))
 ) -> dict[str, Any]:
     _device_scope(principal, body.place)
     async with rt.pool.acquire() as conn, conn.transaction():
@@ -411,7 +442,7 @@ def _conflict(exc: LifecycleError, field: str) -> Problem:
 async def install_device(
     device_id: str,
     body: InstallIn,
-    rt: Runtime = Depends(runtime),
+    rt: Runtime = Depends(_runtime),
     ing: Ingestor = Depends(ingestor),
     principal: Principal = Depends(require("editor")),
 ) -> dict[str, Any]:
@@ -432,7 +463,7 @@ async def install_device(
 async def change_device_status(
     device_id: str,
     body: StatusIn,
-    rt: Runtime = Depends(runtime),
+    rt: Runtime = Depends(_runtime),
     ing: Ingestor = Depends(ingestor),
     principal: Principal = Depends(require("editor")),
 ) -> dict[str, Any]:
@@ -458,7 +489,7 @@ async def change_device_status(
 
 @router.get("/devices", tags=["devices"], summary="Devices with their availability over a period")
 async def list_devices(
-    rt: Runtime = Depends(runtime),
+    rt: Runtime = Depends(_runtime),
     _: Principal = Depends(require("viewer")),
     status: DeviceStatus | None = None,
     area: Annotated[
@@ -492,7 +523,7 @@ async def list_devices(
 
 @router.get("/devices/{device_id}", tags=["devices"], summary="One device with its latest readings")
 async def get_device(
-    device_id: str, rt: Runtime = Depends(runtime), _: Principal = Depends(require("viewer"))
+    device_id: str, rt: Runtime = Depends(_runtime), _: Principal = Depends(require("viewer"))
 ) -> dict[str, Any]:
     async with rt.pool.acquire() as conn:
         row = await db.get_device(conn, device_id)
@@ -560,7 +591,7 @@ def _split(values: list[str] | None, allowed: tuple[str, ...], field: str) -> li
 
 @router.get("/alerts", tags=["alerts"], summary="Alerts, newest first (drills excluded unless asked for)")
 async def list_alerts(
-    rt: Runtime = Depends(runtime),
+    rt: Runtime = Depends(_runtime),
     _: Principal = Depends(require("viewer")),
     status: Annotated[list[str] | None, Query(description="raised, acknowledged, resolved, cancelled")] = None,
     severity: Annotated[list[str] | None, Query(description="CAP severities")] = None,
@@ -601,7 +632,7 @@ async def _alert_or_404(conn: Any, alert_id: UUID, *, lock: bool = False) -> asy
 
 @router.get("/alerts/{alert_id}", tags=["alerts"], summary="One alert with its history")
 async def get_alert(
-    alert_id: UUID, rt: Runtime = Depends(runtime), _: Principal = Depends(require("viewer"))
+    alert_id: UUID, rt: Runtime = Depends(_runtime), _: Principal = Depends(require("viewer"))
 ) -> dict[str, Any]:
     async with rt.pool.acquire() as conn:
         row = await _alert_or_404(conn, alert_id)
@@ -648,7 +679,7 @@ async def _staff_action(
 async def acknowledge_alert(
     alert_id: UUID,
     body: NoteIn | None = None,
-    rt: Runtime = Depends(runtime),
+    rt: Runtime = Depends(_runtime),
     ing: Ingestor = Depends(ingestor),
     principal: Principal = Depends(require("editor")),
 ) -> dict[str, Any]:
@@ -659,7 +690,7 @@ async def acknowledge_alert(
 async def resolve_alert(
     alert_id: UUID,
     body: NoteIn | None = None,
-    rt: Runtime = Depends(runtime),
+    rt: Runtime = Depends(_runtime),
     ing: Ingestor = Depends(ingestor),
     principal: Principal = Depends(require("editor")),
 ) -> dict[str, Any]:
