@@ -20,6 +20,7 @@ help:
 	@echo "make lock          re-resolve dependencies and rewrite requirements.lock"
 	@echo "make images        build every image with Podman (local base images, services, Kafka, PostgreSQL)"
 	@echo "make test-containers  integration suite on Kafka/PostgreSQL containers + the container end-to-end test"
+	@echo "make faults        fault-injection scenarios at full scale (~20 min; docs/reliability.md)"
 
 install:
 	@bash deploy/local/scripts/bootstrap.sh
@@ -69,6 +70,11 @@ test: install lint infra chart
 
 clean:
 	rm -rf .cache/helm .pytest_cache .mypy_cache .ruff_cache
+
+.PHONY: faults
+faults: install
+	LSG_FAULTS_SCALE=full $(BIN)/pytest -m faults -q --durations=0 $(PYTEST_ARGS) tests/faults; status=$$?; \
+	$(BIN)/python tests/faults/report.py; exit $$status
 
 bench: infra
 	$(BIN)/python -m bench.run $(BENCH_ARGS)

@@ -199,6 +199,52 @@ async def test_outbox_row_written_during_outage_is_published_after(tmp_path: Pat
         kafka.stop()
 
 
+# 3b. The relay survives losing its listening connection (PostgreSQL restart, network cut) ----------------
+async def test_outbox_relay_recovers_after_its_database_connection_dies(
+    kafka_settings: KafkaSettings, topic: str, pool: asyncpg.Pool
+) -> None:
+    broker = make_broker(kafka_settings, client_id="relay-reconnect-test")
+    await broker.start()
+    relay = outbox.OutboxRelay(pool, broker.publish, service="relay-reconnect-test", poll_interval_s=0.2)
+    relay_task = asyncio.create_task(relay.run())
+    example = EXAMPLES[next(iter(EXAMPLES))]
+
+    async def enqueue() -> str:
+        event = CloudEvent(data=example.model_copy(), source="/lsg/test")
+        async with pool.acquire() as conn, conn.transaction():
+            await outbox.enqueue(conn, event)
+            await conn.execute("UPDATE lsg_outbox SET topic = $1 WHERE event_id = $2", topic, event.id)
+        return event.id
+
+    async def published(event_id: str) -> None:
+        async def done() -> bool:
+            return await pool.fetchval("SELECT published_at IS NOT NULL FROM lsg_outbox WHERE event_id = $1", event_id)
+
+        await wait_until(done, timeout=30, what=f"outbox row {event_id} published")
+
+    try:
+        first = await enqueue()
+        await published(first)
+        # Kill every other backend of this database: the relay's LISTEN connection among them.
+        async with pool.acquire() as conn:
+            killed = await conn.fetchval(
+                "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()) AS t"
+            )
+        assert killed >= 1
+        await asyncio.sleep(0.5)
+        second = await enqueue()
+        await published(second)
+        assert not relay_task.done(), "the relay task ended"
+    finally:
+        await relay.stop()
+        await asyncio.wait_for(relay_task, 15)
+        await broker.stop()
+    async with testing.collect(kafka_settings.bootstrap, topic) as collector:
+        await collector.wait_for(lambda c: len(c.events()) >= 2, 30, "both published events")
+    assert sorted(e.id for e in collector.events()) == sorted([first, second])
+
+
 # 4. A malformed message goes to the DLQ with its reason, and the next good message is processed ---------
 @pytest.mark.parametrize("batch", [False, True], ids=["single", "batch"])
 async def test_malformed_message_is_dead_lettered_and_consumer_goes_on(

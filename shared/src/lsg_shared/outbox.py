@@ -108,9 +108,21 @@ class OutboxRelay:
         self._stopping.set()
         self._wake.set()
 
+    @staticmethod
+    def _usable(conn: Conn | None) -> bool:
+        # A pooled connection whose backend died (PostgreSQL restarted, network cut) is released by asyncpg, and
+        # every later call on it -- is_closed() included -- raises InterfaceError instead of answering.
+        if conn is None:
+            return False
+        try:
+            return not conn.is_closed()
+        except Exception:
+            return False
+
     async def _listen(self) -> None:
         with contextlib.suppress(Exception):
-            if self._listener is None or self._listener.is_closed():
+            if not self._usable(self._listener):
+                await self._drop_listener()
                 listener: Conn = await self._pool.acquire()
                 try:
                     await listener.add_listener(CHANNEL, self._on_notify)
@@ -150,7 +162,9 @@ class OutboxRelay:
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 metrics.OUTBOX_PUBLISH_ERRORS.labels(self._service).inc()
                 log.warning("outbox relay: publish failed (%s); retrying", self.last_error)
-                await self._drop_broken_listener()
+                # Whatever failed, start the next round on a fresh listening connection: a broken one would
+                # otherwise stall the relay for good (and NOTIFYs on it are lost anyway).
+                await self._drop_listener()
                 self._wake.clear()
                 await self._sleep(min(0.5 * 2 ** min(failures, 5), self._max_backoff))
                 continue
@@ -160,10 +174,11 @@ class OutboxRelay:
             await asyncio.wait_for(self.publish_pending(), timeout=5)
         await self._unlisten()
 
-    async def _drop_broken_listener(self) -> None:
-        listener = self._listener
-        if listener is not None and listener.is_closed():
-            self._listener = None
+    async def _drop_listener(self) -> None:
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            with contextlib.suppress(Exception):
+                await listener.remove_listener(CHANNEL, self._on_notify)
             with contextlib.suppress(Exception):
                 await self._pool.release(listener)  # type: ignore[arg-type]
 
@@ -175,7 +190,8 @@ class OutboxRelay:
         """Publish one batch of pending rows; returns how many were published."""
         async with self._conn_lock:
             listener = self._listener
-            if listener is not None and not listener.is_closed():
+            if self._usable(listener):
+                assert listener is not None
                 return await self._publish_batch(listener)
         async with self._pool.acquire() as conn:
             return await self._publish_batch(conn)

@@ -287,5 +287,14 @@ async def readiness(rt: Runtime, all_migrations: list[migrate.Migration]) -> dic
             kafka_ok = False
     checks["kafka"] = {"ok": kafka_ok}
     if rt.relay is not None:
-        checks["outbox_relay"] = {"ok": True, "publishing": rt.relay.healthy, "last_error": rt.relay.last_error}
+        # A relay that cannot publish (Kafka down) is no reason to stop taking requests -- the outbox holds them;
+        # a relay task that has ended is: nothing written from now on would ever be published.
+        task = next((t for t in rt.tasks if t.get_name().endswith("-outbox-relay")), None)
+        running = task is not None and not task.done()
+        checks["outbox_relay"] = {
+            "ok": running,
+            "running": running,
+            "publishing": rt.relay.healthy,
+            "last_error": rt.relay.last_error,
+        }
     return checks

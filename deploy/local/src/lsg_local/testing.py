@@ -310,3 +310,216 @@ def free_ports(count: int = 2) -> list[int]:
         for sock in sockets:
             sock.close()
     return ports
+
+
+# --- private infrastructure and services as subprocesses (the fault-injection suite, the demo test) -------
+
+
+@dataclass
+class PrivateInfra:
+    """A private Kafka broker and PostgreSQL server on free ports, in a fresh folder, for tests that stop,
+    restart or count everything on them (the shared ones serve other engineers' tests).
+
+    ``kafka`` is a ``lsg_local.kafka.KafkaProcess`` and ``postgres`` a ``lsg_local.postgres.PostgresProcess``:
+    stop and start them to simulate an outage (same ports, same data)."""
+
+    kafka: Any
+    postgres: Any
+
+    @property
+    def kafka_bootstrap(self) -> str:
+        return str(self.kafka.bootstrap)
+
+    @property
+    def admin_dsn(self) -> str:
+        return str(self.postgres.dsn("postgres"))
+
+
+@contextlib.contextmanager
+def private_infrastructure(
+    base: Any, *, kafka_heap: str = "512m", timeout: float = 180, keep: bool = False
+) -> Iterator[PrivateInfra]:
+    """Start a private Kafka and PostgreSQL under ``base`` (a folder, emptied first); stop both on exit and
+    remove the folder (unless ``keep``)."""
+    import shutil
+    from pathlib import Path
+
+    from lsg_local.kafka import KafkaProcess
+    from lsg_local.postgres import PostgresProcess
+
+    base = Path(base)
+    shutil.rmtree(base, ignore_errors=True)
+    base.mkdir(parents=True)
+    kafka_port, controller_port, pg_port = free_ports(3)
+    kafka = KafkaProcess(kafka_port, controller_port, base / "kafka" / "data", base / "kafka" / "logs", heap=kafka_heap)
+    postgres = PostgresProcess(pg_port, base / "pg")
+    try:
+        postgres.start(timeout=timeout)
+        kafka.start(timeout=timeout)
+        yield PrivateInfra(kafka, postgres)
+    finally:
+        with contextlib.suppress(Exception):
+            kafka.stop(30)
+        with contextlib.suppress(Exception):
+            postgres.stop(30)
+        if not keep and kafka.pid() is None and postgres.pid() is None:
+            shutil.rmtree(base, ignore_errors=True)
+
+
+def service_base_env(**overrides: str) -> dict[str, str]:
+    """This process's environment without any ``LSG_*``/``OTEL_*`` variable, plus ``overrides``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LSG_", "OTEL_"))}
+    env.update({"OTEL_SDK_DISABLED": "true", "LSG_HTTP_HOST": "127.0.0.1"})
+    env.update(overrides)
+    return env
+
+
+@dataclass
+class ServiceProcess:
+    """One service run as ``lsg-<name> serve`` in its own session, its output appended to ``log_path``.
+
+    ``kill()`` sends SIGKILL (a crash), ``stop()`` SIGTERM and waits (a rolling restart's pod stop), ``start()``
+    starts it again with the same environment; ``starts`` counts them."""
+
+    name: str
+    env: dict[str, str]
+    log_path: Any
+    port: int
+    argv: tuple[str, ...] = ()
+    proc: Any = None
+    starts: int = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> ServiceProcess:
+        import subprocess
+        import sys
+        from pathlib import Path
+
+        assert self.proc is None or self.proc.poll() is not None, f"{self.name} is running"
+        argv = list(self.argv) or [str(Path(sys.executable).parent / f"lsg-{self.name}"), "serve"]
+        env = dict(self.env, LSG_HTTP_PORT=str(self.port))
+        with open(self.log_path, "ab") as log:
+            log.write(f"\n----- start {self.starts + 1} of {self.name} -----\n".encode())
+            log.flush()
+            self.proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.starts += 1
+        return self
+
+    @property
+    def pid(self) -> int | None:
+        return None if self.proc is None else int(self.proc.pid)
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill(self, timeout: float = 15) -> int | None:
+        """SIGKILL; returns the exit code."""
+        import signal
+
+        if not self.alive():
+            return None if self.proc is None else int(self.proc.returncode)
+        self.proc.send_signal(signal.SIGKILL)
+        return int(self.proc.wait(timeout=timeout))
+
+    def stop(self, timeout: float = 30) -> tuple[int | None, float]:
+        """SIGTERM, wait up to ``timeout`` s (then SIGKILL); returns (exit code, seconds it took).
+        The exit code is -9 when it had to be killed."""
+        import signal
+        import subprocess
+
+        if not self.alive():
+            return (None if self.proc is None else int(self.proc.returncode)), 0.0
+        started = time.monotonic()
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            code = int(self.proc.wait(timeout=timeout))
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            code = int(self.proc.wait(timeout=15))
+        return code, time.monotonic() - started
+
+    def log_tail(self, chars: int = 4000) -> str:
+        from pathlib import Path
+
+        path = Path(self.log_path)
+        return path.read_text(errors="replace")[-chars:] if path.exists() else ""
+
+    async def get(self, path: str, timeout: float = 5, **kwargs: Any) -> Any:
+        import httpx
+
+        async with httpx.AsyncClient(base_url=self.url, timeout=timeout) as client:
+            return await client.get(path, **kwargs)
+
+    async def is_ready(self) -> bool:
+        try:
+            return bool((await self.get("/health/ready", timeout=3)).status_code == 200)
+        except Exception:
+            return False
+
+    async def wait_ready(self, timeout: float = 120) -> float:
+        """Wait until ``/health/ready`` answers 200; returns the seconds waited."""
+        started = time.monotonic()
+        while time.monotonic() - started < timeout:
+            assert self.alive(), f"{self.name} exited ({self.proc.returncode}):\n{self.log_tail()}"
+            if await self.is_ready():
+                return time.monotonic() - started
+            await asyncio.sleep(0.3)
+        raise AssertionError(f"{self.name} not ready after {timeout}s:\n{self.log_tail()}")
+
+    async def metrics(self) -> dict[str, list[tuple[dict[str, str], float]]]:
+        """``/metrics`` parsed: sample name -> [(labels, value)]."""
+        from prometheus_client.parser import text_string_to_metric_families
+
+        text = (await self.get("/metrics")).text
+        out: dict[str, list[tuple[dict[str, str], float]]] = {}
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                out.setdefault(sample.name, []).append((sample.labels, sample.value))
+        return out
+
+
+def metric_value(samples: dict[str, list[tuple[dict[str, str], float]]], name: str, **labels: str) -> float:
+    """The sum of the samples of ``name`` whose labels match ``labels`` (0 when there are none)."""
+    return sum(v for lab, v in samples.get(name, []) if all(lab.get(k) == x for k, x in labels.items()))
+
+
+async def end_offsets(bootstrap: str, partitions: Iterable[tuple[str, int]]) -> dict[tuple[str, int], int]:
+    """The log-end offset of each partition."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        tps = [TopicPartition(t, p) for t, p in partitions]
+        ends = await consumer.end_offsets(tps)
+        return {(tp.topic, tp.partition): int(off) for tp, off in ends.items()}
+    finally:
+        await consumer.stop()
+
+
+async def reset_group_offsets(
+    bootstrap: str, group_id: str, partitions: Iterable[tuple[str, int]], timeout: float = 90
+) -> float:
+    """Commit offset 0 on every partition for ``group_id`` (``kafka-consumer-groups --reset-offsets
+    --to-earliest``). The group must have no active member: a stopped static member (``group.instance.id``)
+    stays in the group until its session times out, so the commit is retried until then. Returns the seconds
+    it took."""
+    from aiokafka.errors import KafkaError
+    from aiokafka.structs import OffsetAndMetadata
+
+    started = time.monotonic()
+    tps = [TopicPartition(t, p) for t, p in partitions]
+    while True:
+        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False)
+        await consumer.start()
+        try:
+            consumer.assign(tps)
+            await consumer.commit({tp: OffsetAndMetadata(0, "") for tp in tps})
+            return time.monotonic() - started
+        except KafkaError:
+            if time.monotonic() - started > timeout:
+                raise
+        finally:
+            await consumer.stop()
+        await asyncio.sleep(1)

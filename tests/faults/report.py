@@ -1,0 +1,54 @@
+"""Rewrite the "Last run" table of docs/reliability.md from test-output/faults/*.json (what each scenario
+recorded). ``make faults`` runs it after the scenarios; run it by hand after ``pytest -m faults``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+DOC = ROOT / "docs" / "reliability.md"
+BEGIN, END = "<!-- faults:last-run:begin -->", "<!-- faults:last-run:end -->"
+NAMES = {
+    "s1_sigkill": "1. SIGKILL reporting under load",
+    "s2_sigterm": "2. SIGTERM under load (rolling restart)",
+    "s3_kafka_outage": "3. Kafka broker stopped",
+    "s4_postgres_outage": "4. PostgreSQL stopped, then network cut",
+    "s5_poison": "5. Poison and failing events in every topic",
+    "s6_duplicate_storm": "6. Duplicate and reorder storm",
+    "s7_full_replay": "7. Full replay",
+}
+
+
+def _fmt(value: object) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {_fmt(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        return "; ".join(_fmt(v) for v in value)
+    return str(value)
+
+
+def table(folder: Path) -> str:
+    rows = ["| Scenario | Scale | Finished (UTC) | Seconds | Figures |", "|---|---|---|---|---|"]
+    for path in sorted(folder.glob("*.json")):
+        run = json.loads(path.read_text())
+        skip = {"scenario", "scale", "run", "finished_at", "seconds"}
+        figures = "; ".join(f"{k}: {_fmt(v)}" for k, v in run.items() if k not in skip)
+        name = NAMES.get(run["scenario"], run["scenario"])
+        rows.append(f"| {name} | {run['scale']} | {run['finished_at']} | {run.get('seconds', '')} | {figures} |")
+    return "\n".join(rows)
+
+
+def main() -> int:
+    folder = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "test-output" / "faults"
+    text = DOC.read_text()
+    head, rest = text.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    DOC.write_text(f"{head}{BEGIN}\n{table(folder)}\n{END}{tail}")
+    print(f"{DOC.relative_to(ROOT)}: {len(list(folder.glob('*.json')))} scenarios")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
