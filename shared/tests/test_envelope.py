@@ -81,3 +81,25 @@ def test_arbitrary_records_only_ever_raise_poison(value: bytes | None, headers: 
         assert exc.reason  # noqa: PT017 (a named reason, never another exception)
     else:
         assert event.type in EVENT_TYPES
+
+
+def test_header_layouts_other_than_ours_decode_the_same() -> None:
+    event = CloudEvent(data=next(iter(EXAMPLES.values())), source="/lsg/test", extensions={"partner": "p1"})
+    value, headers = record(event)
+    as_tuple = from_kafka(value, tuple(headers), EVENT_TYPES)
+    as_mapping = from_kafka(value, dict(headers), EVENT_TYPES)
+    as_iterator = from_kafka(value, iter(headers), EVENT_TYPES)
+    with_none = from_kafka(value, [*headers, ("x-empty", None)], EVENT_TYPES)
+    for back in (as_tuple, as_mapping, as_iterator, with_none):
+        assert back.data == event.data
+        assert (back.id, back.source, back.time) == (event.id, event.source, event.time)
+        assert dict(back.extensions) == {"partner": "p1", "partitionkey": event.key}
+    plain = from_kafka(*record(CloudEvent(data=event.data, source="/lsg/test")), EVENT_TYPES)
+    assert dict(plain.extensions) == {"partitionkey": event.key}
+
+
+def test_a_header_that_is_not_utf8_is_poison_whatever_its_name() -> None:
+    value, headers = record(CloudEvent(data=next(iter(EXAMPLES.values())), source="/lsg/test"))
+    with pytest.raises(PoisonMessage) as caught:
+        from_kafka(value, [*headers, ("traceparent", b"\xff")], EVENT_TYPES)
+    assert caught.value.reason == "invalid-header"

@@ -79,7 +79,22 @@ async def prefill(bootstrap: str, target: int) -> tuple[int, int]:
     return records, unique
 
 
-async def bare_rate(bootstrap: str, total: int) -> tuple[float, float]:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc; 0 elsewhere or when it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def backends_cpu(conn: asyncpg.Connection, database: str) -> dict[int, float]:
+    """CPU seconds of each PostgreSQL backend serving `database`, except `conn`'s own."""
+    pids = await conn.fetch("SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", database)
+    return {r["pid"]: cpu_seconds(r["pid"]) for r in pids}
+
+
+async def bare_rate(bootstrap: str, total: int) -> tuple[float, float, float]:
     consumer = AIOKafkaConsumer(
         *CONSUMED_TOPICS,
         bootstrap_servers=bootstrap,
@@ -91,20 +106,25 @@ async def bare_rate(bootstrap: str, total: int) -> tuple[float, float]:
     await consumer.start()
     seen = 0
     start = None
+    cpu_start = 0.0
     try:
         while seen < total:
             got = await consumer.getmany(timeout_ms=1000, max_records=2000)
             if got and start is None:
                 start = time.monotonic()
+                cpu_start = time.process_time()
             seen += sum(len(v) for v in got.values())
+        cpu = time.process_time() - cpu_start
         await consumer.commit()
     finally:
         await consumer.stop()
     elapsed = time.monotonic() - (start or time.monotonic())
-    return seen / elapsed, elapsed
+    return seen / elapsed, elapsed, cpu / max(seen, 1)
 
 
-async def service_rate(bootstrap: str, admin_dsn: str, unique: int, max_records: int) -> dict[str, float]:
+async def service_rate(
+    bootstrap: str, admin_dsn: str, unique: int, max_records: int | None, chunk_records: int | None
+) -> dict[str, float]:
     name = f"lsg_reporting_bench_{uuid.uuid4().hex[:8]}"
     admin = await asyncpg.connect(admin_dsn)
     await admin.execute(f'CREATE DATABASE "{name}"')
@@ -116,16 +136,24 @@ async def service_rate(bootstrap: str, admin_dsn: str, unique: int, max_records:
         "LSG_DATABASE_URL": dsn,
         "LSG_KAFKA_BOOTSTRAP": bootstrap,
         "LSG_CONSUMER_GROUP": group,
-        "LSG_CONSUMER_MAX_RECORDS": str(max_records),
         "LSG_LOG_LEVEL": "WARNING",
         "LSG_DB_POOL_MAX": "4",
     }
+    if max_records is not None:  # otherwise the service's defaults
+        env["LSG_CONSUMER_MAX_RECORDS"] = str(max_records)
+    if chunk_records is not None:
+        env["LSG_CONSUMER_CHUNK_RECORDS"] = str(chunk_records)
     log = open(Path(tempfile.gettempdir()) / "lsg-reporting-bench.log", "w")  # noqa: SIM115, ASYNC230
     started = time.monotonic()
     proc = subprocess.Popen(  # noqa: ASYNC220 (started once; the bench waits on the database, not on it)
         [sys.executable, "-m", "lsg_reporting", "consume"], env=env, stdout=log, stderr=subprocess.STDOUT
     )
     conn = None
+    # CPU time spent by the consumer and by its PostgreSQL backends from its first committed batch to the
+    # last: per event, a measure of the work that a loaded machine's scheduling does not distort.
+    cpu_start = 0.0
+    pg_start: dict[int, float] = {}
+    counted_from = 0
     try:
         count = 0
         while count < unique:
@@ -137,6 +165,14 @@ async def service_rate(bootstrap: str, admin_dsn: str, unique: int, max_records:
                 count = await conn.fetchval("SELECT count(*) FROM lsg_inbox WHERE consumer = $1", group)
             except (asyncpg.UndefinedTableError, asyncpg.InvalidCatalogNameError):
                 continue
+            if count and not counted_from:
+                counted_from = count
+                cpu_start = cpu_seconds(proc.pid)
+                pg_start = await backends_cpu(conn, name)
+        cpu = cpu_seconds(proc.pid) - cpu_start
+        assert conn is not None
+        pg_cpu = sum(t - pg_start.get(pid, 0.0) for pid, t in (await backends_cpu(conn, name)).items())
+        load = os.getloadavg()
         wall = time.monotonic() - started
         assert conn is not None
         first, last = await conn.fetchrow(
@@ -158,20 +194,27 @@ async def service_rate(bootstrap: str, admin_dsn: str, unique: int, max_records:
         "seconds": span,
         "wall_seconds": wall,
         "facts": float(facts),
+        "cpu_us_per_event": 1e6 * cpu / max(count - counted_from, 1),
+        "postgres_cpu_us_per_event": 1e6 * pg_cpu / max(count - counted_from, 1),
+        "load_average_at_end": load[0],
     }
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=1_000_000)
-    parser.add_argument("--max-records", type=int, default=2000)
+    parser.add_argument("--max-records", type=int, help="records per fetched batch (default: the service's)")
+    parser.add_argument("--chunk-records", type=int, help="records per transaction (default: the service's)")
+    parser.add_argument("--port", type=int, default=PORT, help="the private broker's port (+1: its controller)")
     parser.add_argument("--admin-dsn", default="postgresql://postgres:postgres@127.0.0.1:25432/postgres")
     parser.add_argument("--keep-topics", action="store_true", help="reuse the topics of the previous run")
     args = parser.parse_args()
-    base = Path(tempfile.gettempdir()) / "lsg-reporting-bench-kafka"
+    base = Path(tempfile.gettempdir()) / (
+        "lsg-reporting-bench-kafka" if args.port == PORT else f"lsg-reporting-bench-kafka-{args.port}"
+    )
     kafka = KafkaProcess(
-        PORT,
-        PORT + 1,
+        args.port,
+        args.port + 1,
         base / "data",
         base / "logs",
         heap="1g",
@@ -190,8 +233,9 @@ async def main() -> None:
         print(
             f"prefilled {records} records ({unique} distinct events) in {time.monotonic() - t0:.0f}s", file=sys.stderr
         )
-        bare, bare_s = await bare_rate(kafka.bootstrap, records)
-        svc = await service_rate(kafka.bootstrap, args.admin_dsn, unique, args.max_records)
+        load_before = os.getloadavg()
+        bare, bare_s, bare_cpu = await bare_rate(kafka.bootstrap, records)
+        svc = await service_rate(kafka.bootstrap, args.admin_dsn, unique, args.max_records, args.chunk_records)
         result = {
             "records": records,
             "distinct_events": unique,
@@ -202,7 +246,15 @@ async def main() -> None:
             "reporting_seconds": round(svc["seconds"], 1),
             "facts": int(svc["facts"]),
             "ratio_to_bare": round(svc["rate"] / bare, 3),
+            "bare_consumer_cpu_us_per_record": round(1e6 * bare_cpu, 1),
+            "reporting_cpu_us_per_event": round(svc["cpu_us_per_event"], 1),
+            "reporting_postgres_cpu_us_per_event": round(svc["postgres_cpu_us_per_event"], 1),
+            "cpu_ratio_to_bare": round(1e6 * bare_cpu / svc["cpu_us_per_event"], 3),
+            "max_records": args.max_records,
+            "chunk_records": args.chunk_records,
             "cores": os.cpu_count(),
+            "load_average_before": load_before,
+            "load_average_end_of_service_run": round(svc["load_average_at_end"], 2),
             "load_average": os.getloadavg(),
         }
         print(json.dumps(result, indent=2))

@@ -4,6 +4,7 @@ from "every event on the topics" are not mixed with other engineers' events on t
 from __future__ import annotations
 
 import json
+import os
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -16,7 +17,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from lsg_local.kafka import KafkaProcess
 from lsg_shared.auth import hash_token
 
-PRIVATE_PORT = 29492
+# LSG_REPORTING_TEST_KAFKA_PORT: another port (and so another broker) when several runs share a machine.
+PRIVATE_PORT = int(os.environ.get("LSG_REPORTING_TEST_KAFKA_PORT", "29492"))
 ADMIN, EDITOR, VIEWER = "rep-admin-token", "rep-editor-token", "rep-viewer-token"
 AUTH = {r: {"authorization": f"Bearer {t}"} for r, t in (("admin", ADMIN), ("editor", EDITOR), ("viewer", VIEWER))}
 TOKENS = json.dumps(
@@ -31,7 +33,9 @@ TOKENS = json.dumps(
 @pytest.fixture(scope="session")
 def private_kafka() -> Iterator[str]:
     # A fixed directory: a broker left over by an interrupted run is reused instead of blocking the port.
-    base = Path(tempfile.gettempdir()) / "lsg-reporting-test-kafka"
+    base = Path(tempfile.gettempdir()) / (
+        "lsg-reporting-test-kafka" if PRIVATE_PORT == 29492 else f"lsg-reporting-test-kafka-{PRIVATE_PORT}"
+    )
     kafka = KafkaProcess(
         PRIVATE_PORT,
         PRIVATE_PORT + 1,

@@ -16,10 +16,15 @@ The rules every consumer of the suite follows:
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import logging
+import math
+import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
 import asyncpg
 from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError, NotLeaderForPartitionError
@@ -69,12 +74,40 @@ class InfrastructureUnavailable(Exception):
     """Raised to hand a record back to Kafka uncommitted (FastStream then seeks back to it)."""
 
 
+class Batch:
+    """The events of one transaction, in record order, and what a consumer prepares for them while decoding.
+
+    A consumer that does per-event work before its transaction (extracting rows, checking domain rules)
+    subclasses this and overrides `add`: raising PoisonMessage there rejects that event alone (it is
+    dead-lettered) and must leave the batch as it was.
+    """
+
+    __slots__ = ("events", "records")
+
+    def __init__(self) -> None:
+        self.records: list[Record] = []
+        self.events: list[CloudEvent] = []
+
+    def __len__(self) -> int:
+        return len(self.events)
+
+    def add(self, record: Record, event: CloudEvent) -> None:
+        self.records.append(record)
+        self.events.append(event)
+
+
 @dataclass
 class EventConsumer:
     """One logical consumer (one consumer group) and how it applies events.
 
     `handle` applies one event inside the given transaction's connection; `handle_batch`, when given,
     applies many at once (set-based) and is preferred for batch subscriptions.
+
+    Batch subscriptions: the records of a fetched batch are decoded and applied in chunks of `chunk_size`
+    records, one transaction each, on one connection; decoding chunk N+1 overlaps chunk N's transaction
+    (pipelining). The handler returns, and the offsets are committed, only after the last transaction has
+    committed. Subclasses customise the batch path through two hooks: `new_batch` (per-event preparation
+    while decoding, see `Batch`) and `apply_batch` (the transaction: inbox claim and effect).
     """
 
     name: str
@@ -86,7 +119,15 @@ class EventConsumer:
     retries: int = 3
     backoff_s: float = 0.2
     max_backoff_s: float = 5.0
+    chunk_size: int = 1000
     _stall: int = field(default=0, init=False)
+    _busy_until: float = field(default=0.0, init=False)
+
+    @property
+    def busy(self) -> bool:
+        """True while the consumer is catching up (working on a fetched batch of at least `chunk_size`
+        records, or done with one less than 2 s ago): background work that competes with it may wait."""
+        return time.monotonic() < self._busy_until
 
     # ---- single record -------------------------------------------------------------------------------
     async def process(self, record: Record) -> None:
@@ -97,12 +138,12 @@ class EventConsumer:
             return
         await self._apply_with_retries(record, event)
 
-    async def _apply_with_retries(self, record: Record, event: CloudEvent) -> None:
+    async def _apply_with_retries(self, record: Record, event: CloudEvent, conn: Conn | None = None) -> None:
         attempt = 0
         while True:
             attempt += 1
             try:
-                await self._apply_one(event)
+                await self._apply_one(event, conn)
                 self._stall = 0
                 return
             except PoisonMessage as exc:
@@ -120,53 +161,138 @@ class EventConsumer:
                 metrics.EVENTS_RETRIED.labels(self.name).inc()
                 await asyncio.sleep(min(self.backoff_s * 2 ** (attempt - 1), self.max_backoff_s))
 
-    async def _apply_one(self, event: CloudEvent) -> None:
-        async with self.pool().acquire() as conn, conn.transaction():
+    async def _apply_one(self, event: CloudEvent, conn: Conn | None = None) -> None:
+        if conn is None:
+            async with self.pool().acquire() as own:
+                return await self._apply_one(event, own)
+        async with conn.transaction():
             if not await inbox.claim(conn, self.name, event):
                 metrics.EVENTS_CONSUMED.labels(self.name, event.type, "duplicate").inc()
                 return
             await self.handle(conn, event)
         metrics.EVENTS_CONSUMED.labels(self.name, event.type, "processed").inc()
 
-    # ---- batch ---------------------------------------------------------------------------------------
-    async def process_batch(self, records: Sequence[Record]) -> None:
-        decoded: list[tuple[Record, CloudEvent]] = []
-        poison: list[tuple[Record, PoisonMessage]] = []
-        for record in records:
-            try:
-                decoded.append((record, from_kafka(record.value, record.headers, self.registry)))
-            except PoisonMessage as exc:
-                poison.append((record, exc))
-        if decoded:
-            try:
-                await self._apply_batch([e for _, e in decoded])
-                self._stall = 0
-            except INFRASTRUCTURE_ERRORS as exc:
-                await self._hand_back(exc)
-            except Exception:
-                # One bad event must not sink the batch: apply them one by one to isolate it.
-                log.warning("batch of %d failed; applying one by one", len(decoded), exc_info=True)
-                for record, event in decoded:
-                    await self._apply_with_retries(record, event)
-        for record, bad in poison:
-            await self._dead_letter(record, bad.reason, bad.detail, attempts=1)
+    # ---- batch: hooks --------------------------------------------------------------------------------
+    def new_batch(self) -> Batch:
+        """An empty batch for the next chunk of records (override to prepare per-event work while decoding)."""
+        return Batch()
 
-    async def _apply_batch(self, events: Sequence[CloudEvent]) -> None:
-        async with self.pool().acquire() as conn, conn.transaction():
-            fresh = await inbox.claim_many(conn, self.name, events)
+    async def apply_batch(self, conn: Conn, batch: Batch) -> Mapping[str, int]:
+        """Apply `batch` in one transaction, inbox claim included; returns how many events of each type were new.
+
+        The default claims the events with one statement and gives the new ones to `handle_batch` (or to
+        `handle`, one by one).
+        """
+        async with conn.transaction():
+            fresh = await inbox.claim_many(conn, self.name, batch.events)
             if fresh:
                 if self.handle_batch is not None:
                     await self.handle_batch(conn, fresh)
                 else:
                     for event in fresh:
                         await self.handle(conn, event)
-        fresh_ids = {id(e) for e in fresh}
-        for event in events:
-            outcome = "processed" if id(event) in fresh_ids else "duplicate"
-            metrics.EVENTS_CONSUMED.labels(self.name, event.type, outcome).inc()
+        return Counter(e.type for e in fresh)
+
+    # ---- batch: the pipeline -------------------------------------------------------------------------
+    async def process_batch(self, records: Sequence[Record]) -> None:
+        """Decode, apply and account for a fetched batch; returns once every effect is committed.
+
+        Raises InfrastructureUnavailable (after a pause) when PostgreSQL or Kafka is away: nothing of the
+        batch may be committed then, and Kafka delivers it again (the inbox makes the chunks that were
+        already applied no-ops).
+        """
+        backlog = len(records) >= self.chunk_size
+        if backlog:
+            self._busy_until = math.inf  # until this batch is done, however long it takes
+        try:
+            await self._process_batch(records)
+        finally:
+            if backlog:
+                self._busy_until = time.monotonic() + 2.0
+
+    async def _process_batch(self, records: Sequence[Record]) -> None:
+        poison: list[tuple[Record, PoisonMessage, CloudEvent | None]] = []
+        suspects: list[tuple[Record, CloudEvent]] = []
+        pool = self.pool()
+        try:
+            conn = await pool.acquire()
+        except INFRASTRUCTURE_ERRORS as exc:
+            await self._hand_back(exc)
+        pending: asyncio.Future[None] | None = None
+        try:
+            size = max(1, self.chunk_size)
+            for start in range(0, len(records), size):
+                chunk = records[start : start + size]
+                batch = await self._decode(chunk, poison, suspects, overlapping=pending is not None)
+                if pending is not None:
+                    waiting, pending = pending, None
+                    await waiting
+                if batch:
+                    pending = asyncio.ensure_future(self._apply_chunk(conn, batch))
+                    await asyncio.sleep(0)  # let it put its first statement on the wire, then decode on
+            if pending is not None:
+                waiting, pending = pending, None
+                await waiting
+            for record, suspect in suspects:
+                await self._apply_with_retries(record, suspect, conn)
+        finally:
+            if pending is not None:  # failed while decoding: never leave a transaction running unobserved
+                pending.cancel()
+                with contextlib.suppress(BaseException):
+                    await pending
+            await pool.release(conn)
+        for record, bad, event in poison:
+            await self._dead_letter(record, bad.reason, bad.detail, attempts=1, event=event)
+
+    async def _decode(
+        self,
+        records: Sequence[Record],
+        poison: list[tuple[Record, PoisonMessage, CloudEvent | None]],
+        suspects: list[tuple[Record, CloudEvent]],
+        *,
+        overlapping: bool,
+    ) -> Batch:
+        batch = self.new_batch()
+        registry = self.registry
+        for n, record in enumerate(records, 1):
+            event = None
+            try:
+                event = from_kafka(record.value, record.headers, registry)
+                batch.add(record, event)
+            except PoisonMessage as exc:
+                poison.append((record, exc, event))
+            except Exception as exc:
+                if event is None:
+                    poison.append((record, PoisonMessage("decode-error", f"{type(exc).__name__}: {exc}"), None))
+                else:  # the preparation failed unexpectedly: the one-by-one path retries, then dead-letters
+                    log.warning("preparing %s failed; applying it on its own", event.id, exc_info=True)
+                    suspects.append((record, event))
+            if overlapping and not n % 128:
+                await asyncio.sleep(0)  # a transaction of several statements in flight: let it go on
+        return batch
+
+    async def _apply_chunk(self, conn: Conn, batch: Batch) -> None:
+        try:
+            fresh = await self.apply_batch(conn, batch)
+            self._stall = 0
+        except INFRASTRUCTURE_ERRORS as exc:
+            await self._hand_back(exc)
+        except Exception:
+            # One bad event must not sink the batch: apply them one by one to isolate it.
+            log.warning("batch of %d failed; applying one by one", len(batch), exc_info=True)
+            for record, event in zip(batch.records, batch.events, strict=True):
+                await self._apply_with_retries(record, event, conn)
+            return
+        seen = Counter(e.type for e in batch.events)
+        for event_type, count in seen.items():
+            new = fresh.get(event_type, 0)
+            if new:
+                metrics.EVENTS_CONSUMED.labels(self.name, event_type, "processed").inc(new)
+            if count > new:
+                metrics.EVENTS_CONSUMED.labels(self.name, event_type, "duplicate").inc(count - new)
 
     # ---- failure paths -------------------------------------------------------------------------------
-    async def _hand_back(self, exc: BaseException) -> None:
+    async def _hand_back(self, exc: BaseException) -> NoReturn:
         self._stall += 1
         metrics.CONSUMER_STALLS.labels(self.name).inc()
         pause = min(self.backoff_s * 2 ** min(self._stall, 10), self.max_backoff_s)
@@ -202,6 +328,60 @@ async def _raw_body(message: Any) -> Any:
     return message.body
 
 
+# Trace context headers (W3C): what FastStream's telemetry middleware reads from each record of a batch.
+_TRACE_HEADERS = frozenset({"traceparent", "tracestate", "baggage"})
+_MAX_LINKS = 128  # OpenTelemetry's default span limit: a batch span keeps no more links than this
+
+
+def _with_text_headers(record: Any) -> Any:
+    """A copy of `record` whose header values are valid UTF-8 (for the framework's parser only)."""
+    headers = [(k, v.decode("utf-8", "replace").encode() if isinstance(v, bytes) else v) for k, v in record.headers]
+    return dataclasses.replace(record, headers=headers)
+
+
+async def _parse_record(message: Any, original: Callable[[Any], Awaitable[Any]]) -> Any:
+    """The framework's parser, except that a header that is not UTF-8 cannot make it fail.
+
+    FastStream decodes every header; a failure there would hand the record back for ever instead of
+    dead-lettering it. The handler still receives the record as it came (and `from_kafka` rejects it).
+    """
+    try:
+        return await original(message)
+    except UnicodeDecodeError:
+        parsed = await original(_with_text_headers(message))
+        parsed.raw_message = message
+        return parsed
+
+
+async def _parse_batch(message: Any, original: Callable[[Any], Awaitable[Any]]) -> Any:
+    """The framework's batch parser without its per-record work.
+
+    FastStream builds a dictionary of decoded headers for every record of a batch, which costs as much as
+    decoding the record; our handler reads the raw records. The message is parsed from the first record
+    only, then given the whole batch: the bodies, and the trace context of (up to `_MAX_LINKS`) records
+    that carry one, for the batch span's links.
+    """
+    if not message:
+        return await original(message)
+    first, last = message[0], message[-1]
+    try:
+        parsed = await original((first,))
+    except UnicodeDecodeError:
+        parsed = await original((_with_text_headers(first),))
+    contexts: list[dict[str, str]] = []
+    for record in message:
+        context = {k: v.decode("utf-8", "replace") for k, v in record.headers if k in _TRACE_HEADERS and v}
+        if context:
+            contexts.append(context)
+            if len(contexts) >= _MAX_LINKS:
+                break
+    parsed.raw_message = message
+    parsed.body = [record.value or b"" for record in message]
+    parsed.batch_headers = contexts
+    parsed.message_id = f"{first.offset}-{last.offset}-{first.timestamp}"
+    return parsed
+
+
 def subscribe(
     broker: KafkaBroker,
     consumer: EventConsumer,
@@ -231,6 +411,7 @@ def subscribe(
     }
     if batch:
         options.update(batch=True, max_records=max_records)
+        options.setdefault("parser", _parse_batch)
 
         @broker.subscriber(*topics, **options)  # type: ignore[untyped-decorator]
         async def on_batch(message: KafkaMessage) -> None:
@@ -238,6 +419,8 @@ def subscribe(
             await consumer.process_batch(raw if isinstance(raw, tuple) else (raw,))
 
         return on_batch
+
+    options.setdefault("parser", _parse_record)
 
     @broker.subscriber(*topics, **options)  # type: ignore[untyped-decorator]
     async def on_record(message: KafkaMessage) -> None:

@@ -101,6 +101,22 @@ def decode_headers(raw: Iterable[tuple[str, bytes | None]] | Mapping[str, Any] |
     return out
 
 
+def _attributes(raw: Iterable[tuple[str, bytes | None]] | Mapping[str, Any] | None) -> dict[str, str]:
+    """`decode_headers`, with a fast path for what every Kafka client hands over: a list of (str, bytes).
+
+    The comprehension decodes every header in one pass; anything unusual in it (a None value, a text value,
+    bytes that are not UTF-8) falls back to `decode_headers`, which keeps the exact semantics and reasons.
+    """
+    if isinstance(raw, list | tuple):
+        try:
+            return {name: value.decode() for name, value in raw}
+        except (AttributeError, UnicodeDecodeError, TypeError, ValueError):
+            pass
+    elif raw is not None and not isinstance(raw, Mapping):
+        raw = list(raw)  # a one-shot iterable: the fallback below must see it whole
+    return decode_headers(raw)
+
+
 def parse_time(value: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -111,21 +127,38 @@ def parse_time(value: str) -> datetime:
     return parsed
 
 
+# Attributes that are not extensions (``ce_<name>`` headers with another name are extensions).
+_NOT_EXTENSIONS = frozenset(f"ce_{name}" for name in (*_REQUIRED, "time", "subject", "dataschema"))
+# The header layout `CloudEvent.headers()` writes: when a record has exactly these, its only extension is
+# the partition key, and the per-header extension scan can be skipped.
+_USUAL_LAYOUT = frozenset({*_NOT_EXTENSIONS, "ce_partitionkey", "content-type"})
+
+
 def from_kafka(
     value: bytes | None,
     headers: Iterable[tuple[str, bytes | None]] | Mapping[str, Any] | None,
     registry: Mapping[str, type[EventData]],
 ) -> CloudEvent:
-    """Decode a binary-mode record into a CloudEvent, or raise PoisonMessage saying exactly why not."""
-    attrs = decode_headers(headers)
-    missing = [name for name in _REQUIRED if f"ce_{name}" not in attrs]
-    if missing:
+    """Decode a binary-mode record into a CloudEvent, or raise PoisonMessage saying exactly why not.
+
+    The checks, in order (the first that fails names the reason): every header is UTF-8, the required
+    attributes are there, the spec version, a contract for the type, the content type, a value, the data
+    valid against the type's contract (full pydantic validation, parsed from the bytes in one pass), then
+    the time attribute.
+    """
+    attrs = _attributes(headers)
+    try:
+        event_id = attrs["ce_id"]
+        source = attrs["ce_source"]
+        specversion = attrs["ce_specversion"]
+        event_type = attrs["ce_type"]
+    except KeyError:
+        missing = [name for name in _REQUIRED if f"ce_{name}" not in attrs]
         raise PoisonMessage(
             "missing-attribute", "missing CloudEvents header(s): " + ", ".join(f"ce_{m}" for m in missing)
-        )
-    if attrs["ce_specversion"] != SPECVERSION:
-        raise PoisonMessage("unsupported-specversion", f"ce_specversion {attrs['ce_specversion']!r}")
-    event_type = attrs["ce_type"]
+        ) from None
+    if specversion != SPECVERSION:
+        raise PoisonMessage("unsupported-specversion", f"ce_specversion {specversion!r}")
     model = registry.get(event_type)
     if model is None:
         raise PoisonMessage("unknown-type", f"no contract for ce_type {event_type!r}")
@@ -141,16 +174,18 @@ def from_kafka(
             f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}" for err in exc.errors()[:10]
         )
         raise PoisonMessage("invalid-data", f"{event_type}: {fields}") from exc
-    extensions = {
-        name[3:]: val
-        for name, val in attrs.items()
-        if name.startswith("ce_") and name[3:] not in {*_REQUIRED, "time", "subject", "dataschema"}
-    }
+    if len(attrs) == len(_USUAL_LAYOUT) and attrs.keys() == _USUAL_LAYOUT:
+        extensions = {"partitionkey": attrs["ce_partitionkey"]}
+    else:
+        extensions = {
+            name[3:]: val for name, val in attrs.items() if name.startswith("ce_") and name not in _NOT_EXTENSIONS
+        }
+    ce_time = attrs.get("ce_time")
     return CloudEvent(
         data=data,
-        source=attrs["ce_source"],
-        id=attrs["ce_id"],
-        time=parse_time(attrs["ce_time"]) if "ce_time" in attrs else datetime.now(UTC),
+        source=source,
+        id=event_id,
+        time=parse_time(ce_time) if ce_time is not None else datetime.now(UTC),
         subject=attrs.get("ce_subject"),
         extensions=extensions,
     )

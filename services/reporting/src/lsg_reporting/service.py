@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time as time_module
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -13,16 +13,15 @@ from typing import Any
 import asyncpg
 
 from lsg_events import CloudEvent
-from lsg_events.envelope import PoisonMessage, from_kafka
 from lsg_events.geography import AreaLevel
 from lsg_events.reporting import IndicatorUpdated
 from lsg_reporting.adapters import repository as repo
 from lsg_reporting.domain.catalogue import Catalogue, Indicator
 from lsg_reporting.domain.figures import AREA_DIMENSIONS, Cell, value_of
 from lsg_reporting.domain.periods import PERIOD_KINDS
-from lsg_reporting.domain.rules import Extractor, Fact
+from lsg_reporting.domain.rules import Extractor
 from lsg_shared import outbox
-from lsg_shared.consumer import INFRASTRUCTURE_ERRORS, EventConsumer, Record
+from lsg_shared.consumer import Batch, EventConsumer, Record
 from lsg_shared.db import Conn
 
 log = logging.getLogger(__name__)
@@ -42,69 +41,87 @@ def until_of(as_of: date | datetime | None) -> datetime:
 
 @dataclass
 class Aggregator:
-    """The batch handler of the consumer: facts and dirty marks, in the inbox claim's transaction."""
+    """Applies events to the facts: the one-by-one path (`handle`, in the inbox claim's transaction)."""
 
     extractor: Extractor
     _areas_seen: set[tuple[str, str]] = field(default_factory=set)
-    # Facts already extracted by ReportingConsumer's pre-check, by id() of the event object.
-    prepared: dict[int, list[Fact]] = field(default_factory=dict)
 
     async def handle_batch(self, conn: Conn, events: Sequence[CloudEvent]) -> None:
-        facts: list[Fact] = []
-        for event in events:
-            ready = self.prepared.get(id(event))
-            facts.extend(ready if ready is not None else self.extractor.facts((event,)))
+        facts = self.extractor.facts(events)
         await repo.insert_facts(conn, facts)
         await repo.mark_dirty(conn, {f.code for f in facts})
-        places = [p for e in events if (p := getattr(e.data, "place", None)) is not None]
-        rows = repo.area_rows(places, self._areas_seen)
-        if rows:
-            await repo.upsert_areas(conn, rows)
-            self._areas_seen.update((r[0], r[1]) for r in rows)
+        await self.record_areas(conn, events)
 
     async def handle(self, conn: Conn, event: CloudEvent) -> None:
         await self.handle_batch(conn, [event])
 
+    def new_areas(self, events: Sequence[CloudEvent]) -> list[tuple[str, str, str | None, str]]:
+        places = [p for e in events if (p := getattr(e.data, "place", None)) is not None]
+        return repo.area_rows(places, self._areas_seen)
+
+    def areas_recorded(self, rows: Sequence[tuple[str, str, str | None, str]]) -> None:
+        self._areas_seen.update((r[0], r[1]) for r in rows)
+
+    async def record_areas(self, conn: Conn, events: Sequence[CloudEvent]) -> None:
+        rows = self.new_areas(events)
+        if rows:
+            await repo.upsert_areas(conn, rows)
+            self.areas_recorded(rows)
+
+
+class FactBatch(Batch):
+    """A chunk of records as the reporting consumer prepares it while decoding: facts extracted already.
+
+    An event the rules reject (a Likert value outside 1-5) raises PoisonMessage from `add` and is
+    dead-lettered alone; a second copy of an event inside the chunk is kept for the inbox (it counts as a
+    duplicate) but contributes no facts.
+    """
+
+    __slots__ = ("extractor", "facts", "ids")
+
+    def __init__(self, extractor: Extractor) -> None:
+        super().__init__()
+        self.extractor = extractor
+        self.facts: list[tuple[Any, ...]] = []  # as repository.ingest takes them (times as timestamps)
+        self.ids: set[tuple[str, str]] = set()
+
+    def add(self, record: Record, event: CloudEvent) -> None:
+        ident = (event.source, event.id)
+        if ident not in self.ids:
+            facts = self.facts
+            before = len(facts)
+            try:
+                self.extractor.extend(facts, event, epoch=True)
+            except BaseException:
+                del facts[before:]
+                raise
+            self.ids.add(ident)
+        super().add(record, event)
+
 
 class ReportingConsumer(EventConsumer):
-    """The shared consumer, with the domain check moved before the batch transaction.
+    """The shared consumer with the reporting service's batch path.
 
-    A record that decodes but that the rules reject (a Likert value outside 1-5) is dead-lettered at once,
-    and the rest of its batch is applied set-based as usual: without this, one such record would send the
-    whole batch through the slow one-by-one path.
+    While a chunk is decoded its facts are extracted (`FactBatch`), so a record the rules reject is
+    dead-lettered at once and the rest of its chunk is applied set-based as usual; the chunk is then
+    applied with one statement (`repository.ingest`): inbox claim, facts, dirty marks and area names.
     """
 
     def __init__(self, *args: Any, aggregator: Aggregator, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.aggregator = aggregator
 
-    async def process_batch(self, records: Sequence[Record]) -> None:
-        decoded: list[tuple[Record, CloudEvent]] = []
-        prepared: dict[int, list[Fact]] = {}
-        extractor = self.aggregator.extractor
-        for record in records:
-            event = None
-            try:
-                event = from_kafka(record.value, record.headers, self.registry)
-                prepared[id(event)] = extractor.facts((event,))
-            except PoisonMessage as exc:
-                await self._dead_letter(record, exc.reason, exc.detail, attempts=1, event=event)
-                continue
-            decoded.append((record, event))
-        if not decoded:
-            return
-        self.aggregator.prepared = prepared
-        try:
-            await self._apply_batch([e for _, e in decoded])
-            self._stall = 0
-        except INFRASTRUCTURE_ERRORS as exc:
-            await self._hand_back(exc)
-        except Exception:
-            log.warning("batch of %d failed; applying one by one", len(decoded), exc_info=True)
-            for record, event in decoded:
-                await self._apply_with_retries(record, event)
-        finally:
-            self.aggregator.prepared = {}
+    def new_batch(self) -> FactBatch:
+        return FactBatch(self.aggregator.extractor)
+
+    async def apply_batch(self, conn: Conn, batch: Batch) -> Mapping[str, int]:
+        assert isinstance(batch, FactBatch)
+        events = batch.events
+        areas = self.aggregator.new_areas(events)
+        columns = ([e.source for e in events], [e.id for e in events], [e.data.event_type for e in events])
+        fresh = await repo.ingest(conn, self.name, columns, batch.facts, areas)
+        self.aggregator.areas_recorded(areas)
+        return fresh
 
 
 def _area_of(cell: Cell) -> tuple[AreaLevel, str]:
@@ -126,21 +143,30 @@ class FigurePublisher:
     catalogue: Catalogue
     source: str
     interval_s: float = 2.0
+    # While the consumer catches up on a backlog, runs wait (at most this long since the last one): a run
+    # recomputes whole indicators, so under a flood of events it is work per run, not per event, and the
+    # figures published at the end are the same.
+    max_delay_s: float = 120.0
+    busy: Callable[[], bool] = field(default=lambda: False)
 
     async def run(self, pool_provider: Callable[[], asyncpg.Pool]) -> None:
         pause = self.interval_s
+        last = loop_time()
         while True:
             await asyncio.sleep(pause)
-            started = loop_time()
+            if self.busy() and loop_time() - last < self.max_delay_s:
+                pause = self.interval_s
+                continue
+            started = last = loop_time()
             try:
                 await self.publish_once(pool_provider())
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.warning("indicator publication failed; will retry", exc_info=True)
-            # A run recomputes whole indicators from their facts: under a flood of events, pace the runs so
-            # they take at most a quarter of the time and the aggregation keeps the rest.
-            pause = max(self.interval_s, 3 * (loop_time() - started))
+            # A run recomputes whole indicators from their facts: pace the runs so they take at most a
+            # quarter of the time (a tenth while the consumer catches up) and the aggregation keeps the rest.
+            pause = max(self.interval_s, (9 if self.busy() else 3) * (loop_time() - started))
 
     async def publish_once(self, pool: asyncpg.Pool) -> int:
         by_code = self.catalogue.by_code()

@@ -13,7 +13,10 @@ class ReportingSettings(ServiceSettings):
     database_url: str = "postgresql://postgres:postgres@127.0.0.1:25432/lsg_reporting"
     consumer_group: str = Field("reporting", description="Kafka consumer group and inbox name of the aggregator")
     consume: bool = Field(True, description="Run the aggregating consumer in this process")
-    consumer_max_records: int = Field(2000, gt=0, description="Records per consumed batch (one transaction)")
+    consumer_max_records: int = Field(5000, gt=0, description="Records per fetched batch (committed together)")
+    consumer_chunk_records: int = Field(
+        1000, gt=0, description="Records per transaction within a fetched batch (decoding overlaps the previous one)"
+    )
     consumer_instance_id: str | None = Field(
         None, description="Static group membership (e.g. the pod name): a restarted consumer rejoins at once"
     )
@@ -21,4 +24,7 @@ class ReportingSettings(ServiceSettings):
     catalogue_path: str | None = Field(None, description="Indicator catalogue YAML (default: the shipped one)")
     publish_figures: bool = Field(True, description="Publish indicator.updated for figures that changed")
     publish_interval_s: float = Field(2.0, gt=0, description="Pause between indicator.updated publication runs")
+    publish_max_delay_s: float = Field(
+        120.0, gt=0, description="While the consumer catches up on a backlog, publication runs wait at most this long"
+    )
     rebuild_batch: int = Field(5000, gt=0, description="Records per transaction while rebuilding")

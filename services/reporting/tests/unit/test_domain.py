@@ -204,3 +204,34 @@ def test_availability_splits_time_at_period_boundaries() -> None:
     assert jan == [12 * 3600, 24 * 3600]
     assert feb == [12 * 3600, 24 * 3600]
     assert cells[("programme", "programme", "municipality", "M1", "LV")] == [24 * 3600, 48 * 3600]
+
+
+def test_a_fact_batch_keeps_a_rejected_event_out_and_a_second_copy_factless() -> None:
+    from lsg_reporting.service import FactBatch
+
+    batch = FactBatch(Extractor(CAT))
+    good, bad = _response({"SD.SAT_DIALOGUE": 4}, "r1"), _response({"SD.SAT_DIALOGUE": 9}, "r2")
+    batch.add(None, good)  # type: ignore[arg-type]
+    facts = list(batch.facts)
+    reference = Extractor(CAT).facts([good])
+    assert [f[:6] + f[8:] for f in facts] == [f[:6] + f[8:] for f in reference]
+    assert [f[6:8] for f in facts] == [(f.event_time.timestamp(), f.valid_from.timestamp()) for f in reference]
+    with pytest.raises(PoisonMessage):
+        batch.add(None, bad)  # type: ignore[arg-type]
+    assert batch.facts == facts  # nothing of the rejected event is left behind
+    batch.add(None, good)  # type: ignore[arg-type]  # a redelivery inside the batch: counted, no facts
+    assert batch.events == [good, good]
+    assert batch.facts == facts
+
+
+@given(
+    answers=st.lists(st.one_of(st.none(), st.integers(1, 5)), max_size=4),
+    gender=st.sampled_from(["female", "male", "other", "undisclosed"]),
+)
+def test_extract_appends_what_facts_returns(answers: list[int | None], gender: str) -> None:
+    event = _response({f"SD.SAT_DIALOGUE{i}" if i else "SD.SAT_DIALOGUE": v for i, v in enumerate(answers)})
+    event = CloudEvent(data=event.data.model_copy(update={"gender": gender}), source="/s", id="x")
+    out: list[object] = ["before"]
+    Extractor(CAT).extend(out, event)  # type: ignore[arg-type]
+    assert out[1:] == Extractor(CAT).facts([event])
+    assert all(type(f).__name__ == "Fact" for f in out[1:])

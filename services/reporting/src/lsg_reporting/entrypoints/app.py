@@ -33,7 +33,12 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
     catalogue = catalogue_mod.load(settings.catalogue_path)
     extractor = Extractor(catalogue)
     aggregator = Aggregator(extractor)
-    publisher = FigurePublisher(catalogue, source="/lsg/reporting", interval_s=settings.publish_interval_s)
+    publisher = FigurePublisher(
+        catalogue,
+        source="/lsg/reporting",
+        interval_s=settings.publish_interval_s,
+        max_delay_s=settings.publish_max_delay_s,
+    )
 
     def register(rt: Runtime) -> None:
         if not settings.consume:
@@ -44,11 +49,12 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
             publish=rt.publish_raw,
             registry=EVENT_TYPES,
             handle=aggregator.handle,
-            handle_batch=aggregator.handle_batch,
             retries=settings.consumer_retries,
             backoff_s=settings.consumer_retry_backoff_s,
+            chunk_size=settings.consumer_chunk_records,
             aggregator=aggregator,
         )
+        publisher.busy = lambda: consumer.busy  # runs wait while the consumer catches up on a backlog
         subscribe(
             rt.broker,
             consumer,
