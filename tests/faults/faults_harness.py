@@ -47,18 +47,23 @@ EDITOR = "faults-editor-token"
 TOKENS = json.dumps([{"sha256": hash_token(EDITOR), "subject": "faults-editor", "roles": ["editor"]}])
 
 
-def _testkit() -> Any:
-    """The reporting tests' kit (oracle, service_cells, differences, reset_topics, produce), not copied."""
-    if "reporting_testkit" in sys.modules:
-        return sys.modules["reporting_testkit"]
-    path = ROOT / "services" / "reporting" / "tests" / "reporting_testkit.py"
-    spec = importlib.util.spec_from_file_location("reporting_testkit", path)
+def service_test_module(name: str, relative: str) -> Any:
+    """A service's own test helper module (``services/<svc>/tests/...``) loaded by path, so the suite reuses
+    those helpers instead of copying them."""
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, ROOT / relative)
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    sys.modules["reporting_testkit"] = module
+    sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
+
+
+def _testkit() -> Any:
+    """The reporting tests' kit (oracle, service_cells, differences, reset_topics, produce), not copied."""
+    return service_test_module("reporting_testkit", "services/reporting/tests/reporting_testkit.py")
 
 
 kit = _testkit()
@@ -73,11 +78,12 @@ class Scale:
     kills: int  # scenario 1
     outage_s: float  # scenarios 3 and 4
     grace_s: float = 30.0  # scenario 2: the chart's termination grace period
+    term_stops: int = 1  # scenario 2, surveys/training/alerts: SIGTERMs (and restarts) per service
 
 
 SCALES = {
     "short": Scale("short", respondents=(150, 150, 150, 150), kills=4, outage_s=10),
-    "full": Scale("full", respondents=(1500, 1500, 1500, 240), kills=20, outage_s=30),
+    "full": Scale("full", respondents=(1500, 1500, 1500, 240), kills=20, outage_s=30, term_stops=3),
 }
 SCALE = SCALES[os.environ.get("LSG_FAULTS_SCALE", "short").strip() or "short"]
 
@@ -126,14 +132,35 @@ async def start_reporting(
         "LSG_API_TOKENS": TOKENS,
         **env,
     }
+    service = await spawn("reporting", tmp_path, group, settings)
+    return Reporting(service, dsn, group, private.kafka_bootstrap)
+
+
+async def spawn(name: str, tmp_path: Path, tag: str, settings: dict[str, str]) -> ServiceProcess:
+    """Start ``lsg-<name> serve`` with ``settings`` on a free port and wait until it is ready."""
     (port,) = free_ports(1)
     logs = OUTPUT / "logs"  # kept after the run (pytest's tmp_path is pruned by other sessions' runs)
     logs.mkdir(parents=True, exist_ok=True)
-    log = logs / f"{tmp_path.name.rstrip('0123456789')}-{group}.log"
-    service = ServiceProcess("reporting", service_base_env(**settings), log, port)
+    log = logs / f"{tmp_path.name.rstrip('0123456789')}-{tag}.log"
+    service = ServiceProcess(name, service_base_env(**settings), log, port)
     STARTED.append(service.start())
     await service.wait_ready(180)
-    return Reporting(service, dsn, group, private.kafka_bootstrap)
+    return service
+
+
+async def start_service(name: str, private: PrivateInfra, tmp_path: Path, **env: str) -> tuple[ServiceProcess, str]:
+    """Any service (surveys, training, alerts) on the private infrastructure with its own fresh database.
+    Returns the process and the database's DSN."""
+    dsn = await create_database(private.admin_dsn)
+    settings = {
+        "LSG_KAFKA_BOOTSTRAP": private.kafka_bootstrap,
+        "LSG_KAFKA_TOPIC_REPLICATION_FACTOR": "1",
+        "LSG_DATABASE_URL": dsn,
+        "LSG_OUTBOX_POLL_INTERVAL_S": "0.2",
+        "LSG_LOG_LEVEL": "WARNING",
+        **env,
+    }
+    return await spawn(name, tmp_path, unique(name), settings), dsn
 
 
 async def inbox_count(dsn: str, group: str) -> int:

@@ -13,11 +13,15 @@ BEGIN, END = "<!-- faults:last-run:begin -->", "<!-- faults:last-run:end -->"
 NAMES = {
     "s1_sigkill": "1. SIGKILL reporting under load",
     "s2_sigterm": "2. SIGTERM under load (rolling restart)",
+    "s2_sigterm_surveys": "2. SIGTERM surveys under HTTP writes",
+    "s2_sigterm_training": "2. SIGTERM training under HTTP writes",
+    "s2_sigterm_alerts": "2. SIGTERM alerts under HTTP writes",
     "s3_kafka_outage": "3. Kafka broker stopped",
     "s4_postgres_outage": "4. PostgreSQL stopped, then network cut",
     "s5_poison": "5. Poison and failing events in every topic",
     "s6_duplicate_storm": "6. Duplicate and reorder storm",
     "s7_full_replay": "7. Full replay",
+    "s8_alerts_flood": "8. Alerts: partner flood and outage",
 }
 
 

@@ -1,8 +1,16 @@
-"""Scenario 2: SIGTERM under load (a rolling restart's pod stop), on the reporting service while it consumes a
-programme year and takes HTTP writes (deliverables, published through its outbox). Each stop drains within
-the grace period (no SIGKILL needed); no HTTP write acknowledged before the stop is lost, none counts twice;
-the consumer commits its offsets again after each restart (no commit-failure loop); the final figures equal
-the oracle plus the acknowledged writes."""
+"""Scenario 2: SIGTERM under load (a rolling restart's pod stop).
+
+First on the reporting service while it consumes a programme year and takes HTTP writes (deliverables,
+published through its outbox). Each stop drains within the grace period (no SIGKILL needed); no HTTP write
+acknowledged before the stop is lost, none counts twice; the consumer commits its offsets again after each
+restart (no commit-failure loop); the final figures equal the oracle plus the acknowledged writes.
+
+Then on each of the other services (surveys, training, alerts) under its own HTTP write load (survey
+responses; participant registration and check-in; signed partner alerts) from several concurrent clients:
+a request in flight at the SIGTERM completes (2xx, its event published) or fails cleanly (refused, reset,
+503) and is repeated with the same identity; every acknowledged write has exactly one event on the
+service's topic (the outbox: none lost, none twice); each stop drains within the grace period.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +18,15 @@ import asyncio
 import dataclasses
 import re
 import time
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from cryptography.fernet import Fernet
 from faults_harness import (
     EDITOR,
     SCALE,
@@ -26,13 +38,16 @@ from faults_harness import (
     produce,
     programme,
     record,
+    service_test_module,
     start_reporting,
+    start_service,
     wait_caught_up,
     wait_inbox,
 )
 
+from lsg_alerts.testing import cap_json, signed_headers
 from lsg_events import topics
-from lsg_local.testing import PrivateInfra, collect
+from lsg_local.testing import PrivateInfra, collect, unique
 from lsg_reporting.simulate import Truth
 
 pytestmark = [pytest.mark.faults, pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow]
@@ -144,5 +159,218 @@ async def test_sigterm_under_load_drains_within_grace(private: PrivateInfra, tmp
         grace_s=SCALE.grace_s,
         commit_failure_lines=len(failures),
         indicator_updated_records=published,
+        seconds=round(time.monotonic() - started, 1),
+    )
+
+
+# ---- the rolling restart of the other services, each under its own HTTP write load -------------------------------
+surveys_kit = service_test_module("surveys_support", "services/surveys/tests/surveys_support.py")
+training_kit = service_test_module("training_support", "services/training/tests/training_support.py")
+alerts_kit = service_test_module("alerts_test_conftest", "services/alerts/tests/conftest.py")
+WRITERS = 4  # concurrent clients, so that requests are in flight when the SIGTERM lands
+ACCEPTED = (200, 201, 202)
+
+
+class Refused(Exception):
+    """503 (not ready, shutting down): the client repeats the same write."""
+
+
+@dataclass
+class Load:
+    """One service's write: ``setup`` once, then ``write(i)`` returns the identity of what was acknowledged;
+    ``on_topic`` lists the identity of every event the writes caused (one per acknowledged write)."""
+
+    service: str
+    topic: str
+    env: dict[str, str]
+    ctx: dict[str, Any] = field(default_factory=dict)
+
+    async def setup(self, client: httpx.AsyncClient) -> None:
+        if self.service == "surveys":
+            k = surveys_kit
+            cid = unique("faults-term").replace("_", "-")
+            r = await client.post("/v1/campaigns", json=k.survey_body(cid), headers=k.auth(k.ADMIN))
+            assert r.status_code == 201, r.text
+            r = await client.post(f"/v1/campaigns/{cid}/open", headers=k.auth(k.ADMIN))
+            assert r.status_code == 200, r.text
+            self.ctx["campaign"] = cid
+        elif self.service == "training":
+            pid, sessions = await training_kit.setup_programme(client, unique("FT"))
+            self.ctx.update(programme=pid, session=sessions["M1"])
+        else:
+            pid, secret = await alerts_kit.create_partner(client, unique("faults-term"))
+            self.ctx.update(partner=pid, secret=secret, device=await alerts_kit.install_device(client, pid))
+
+    async def write(self, client: httpx.AsyncClient, i: int) -> str:
+        if self.service == "surveys":
+            k, cid = surveys_kit, self.ctx["campaign"]
+            body = k.response_body(i, submission_id=f"faults-term-{i}")
+            r = self._answer(await client.post(f"/v1/campaigns/{cid}/responses", json=body, headers=k.auth(k.EDITOR)))
+            return str(r.json()["response_id"])
+        if self.service == "training":
+            k, ref = training_kit, f"FT-{i}"
+            person = {"ref": ref, "full_name": f"Dalībnieks {i}", "role": "elder", "country": "LV"}
+            person.update(gender="female", place=k.PLACE_LV)
+            params = {"programme_id": self.ctx["programme"]}
+            self._answer(await client.post("/v1/participants", json=person, params=params, headers=k.E))
+            r = await client.post(f"/v1/sessions/{self.ctx['session']}/attendance", json={"ref": ref}, headers=k.E)
+            return str(self._answer(r).json()["participant_id"])
+        ident = f"faults-term-{i}"
+        body = cap_json(identifier=ident, device_id=self.ctx["device"], status="Actual", severity="Minor")
+        path = f"/v1/partners/{self.ctx['partner']}/alerts"
+        self._answer(await client.post(path, content=body, headers=signed_headers(self.ctx["secret"], body)))
+        return ident  # 202, or 200 duplicate when an earlier attempt went through but its answer was lost
+
+    @staticmethod
+    def _answer(r: httpx.Response) -> httpx.Response:
+        if r.status_code == 503:
+            raise Refused
+        assert r.status_code in ACCEPTED, f"{r.status_code} {r.text[:300]}"
+        return r
+
+    def on_topic(self, seen: Any) -> list[str]:
+        if self.service == "surveys":
+            events = seen.events("lv.lsg.survey.response.recorded.v1")
+            return [e.data.response_id for e in events if e.data.campaign_id == self.ctx["campaign"]]
+        if self.service == "training":
+            return [
+                e.data.participant_key
+                for e in seen.events("lv.lsg.training.attended.v1")
+                if e.data.programme_id == self.ctx["programme"] and e.data.module_code == "M1"
+            ]
+        return [e.data.identifier for e in seen.events(RAISED) if e.data.partner_id == self.ctx["partner"]]
+
+
+RAISED = "lv.lsg.alert.raised.v1"
+LOADS = {
+    "surveys": lambda: Load(
+        "surveys",
+        topics.SURVEYS,
+        {"LSG_API_TOKENS": surveys_kit.TOKENS, "LSG_PSEUDONYM_KEY": surveys_kit.PSEUDONYM_KEY},
+    ),
+    "training": lambda: Load(
+        "training",
+        topics.TRAINING,
+        {"LSG_API_TOKENS": training_kit.TOKENS, "LSG_TRAINING_PSEUDONYM_KEY": training_kit.PSEUDONYM_KEY},
+    ),
+    "alerts": lambda: Load(
+        "alerts",
+        topics.ALERTS,
+        {
+            "LSG_API_TOKENS": alerts_kit.TOKENS,
+            "LSG_ALERTS_SECRETS_KEY": Fernet.generate_key().decode(),
+            "LSG_PARTNER_GROUP_ID": unique("alerts-partner-input"),
+            "LSG_PARTNER_RATE_PER_S": "10000",  # scenario 8 floods the limit; here every write must pass it
+            "LSG_PARTNER_RATE_BURST": "10000",
+        },
+    ),
+}
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("name", ["surveys", "training", "alerts"])
+async def test_sigterm_under_http_load_every_service(private: PrivateInfra, tmp_path: Path, name: str) -> None:
+    """SIGTERM to surveys, training or alerts while WRITERS clients write through its HTTP API, then restart
+    it. A request in flight at the SIGTERM either completes (2xx: its event goes out through the outbox) or
+    fails cleanly (connection refused or reset, 503) and is repeated, same identity, by its client. Every
+    acknowledged write has exactly one event on the service's topic; none is lost, none doubled."""
+    started = time.monotonic()
+    load = LOADS[name]()
+    service, _ = await start_service(name, private, tmp_path, **load.env)
+    acknowledged: list[str] = []
+    repeated = Counter[str]()
+    in_flight = Counter[str]()  # outcome of the requests under way when a SIGTERM landed
+    stop_times: list[float] = []
+    stop_writing = asyncio.Event()
+
+    async def writer(w: int) -> None:
+        i, pending = w, False  # pending: a write that failed is finished (repeated) even after the stop
+        async with httpx.AsyncClient(base_url=service.url, timeout=30) as client:
+            while not stop_writing.is_set() or pending:
+                began = time.monotonic()
+                try:
+                    key = await load.write(client, i)
+                    outcome = "2xx"
+                except httpx.TransportError as exc:
+                    key, outcome = None, type(exc).__name__
+                except Refused:
+                    key, outcome = None, "503"
+                ended = time.monotonic()
+                if any(began < t <= ended for t in stop_times):
+                    in_flight[outcome] += 1
+                if key is None:
+                    repeated[outcome] += 1
+                    pending = True
+                    await asyncio.sleep(0.2)
+                    continue  # the same write again
+                pending = False
+                acknowledged.append(key)
+                i += WRITERS
+
+    stops = []
+    async with httpx.AsyncClient(base_url=service.url, timeout=30) as client:
+        await load.setup(client)
+    tasks = [asyncio.create_task(writer(w)) for w in range(WRITERS)]
+    try:
+        for n in range(SCALE.term_stops):
+            target = len(acknowledged) + 20
+            deadline = time.monotonic() + 60
+            while len(acknowledged) < target:
+                assert time.monotonic() < deadline, f"no writes acknowledged:\n{service.log_tail()}"
+                assert not any(t.done() for t in tasks), [t.exception() for t in tasks if t.done()]
+                await asyncio.sleep(0.05)
+            before = len(acknowledged)
+            stop_times.append(time.monotonic())
+            code, took = await asyncio.to_thread(service.stop, SCALE.grace_s)
+            stops.append({"exit": code, "seconds": round(took, 1), "writes_before": before})
+            assert code in (0, -15), f"stop {n}: exit {code} (killed after the {SCALE.grace_s}s grace period?)"
+            assert took < SCALE.grace_s
+            service.start()
+            await service.wait_ready(120)
+        target = len(acknowledged) + 20  # writes after the last restart too
+        deadline = time.monotonic() + 60
+        while len(acknowledged) < target:
+            assert time.monotonic() < deadline, f"no writes after the restart:\n{service.log_tail()}"
+            await asyncio.sleep(0.05)
+    finally:
+        stop_writing.set()
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+    errors = [r for r in results if isinstance(r, BaseException)]
+    assert errors == [], errors  # e.g. a 500 from a request cut short by the shutdown
+
+    assert len(set(acknowledged)) == len(acknowledged), "one write acknowledged under two identities"
+    assert sum(in_flight.values()) >= len(stops), "no request was in flight when a SIGTERM landed"
+    async with collect(private.kafka_bootstrap, load.topic) as seen:
+        if name == "training":  # the event names the participant by a pseudonymous key, not the id the API answers
+
+            def complete(c: Any) -> bool:
+                return len(set(load.on_topic(c))) >= len(acknowledged)
+        else:
+
+            def complete(c: Any) -> bool:
+                return set(load.on_topic(c)) >= set(acknowledged)
+
+        await seen.wait_for(complete, 90, "an event for every acknowledged write")
+        await asyncio.sleep(2)  # a second copy of anything would be here by now
+        on_topic = load.on_topic(seen)
+    duplicates = len(on_topic) - len(set(on_topic))
+    if name == "training":
+        assert len(set(on_topic)) == len(acknowledged)
+    else:
+        assert set(on_topic) == set(acknowledged), "an event without an acknowledged write, or the reverse"
+    assert duplicates == 0, "a write published twice across the restart"
+    failures = [line for line in service.log_tail(10**7).splitlines() if COMMIT_FAILURE.search(line)]
+    assert len(failures) <= 2 * len(stops), failures[:10]
+    service.stop()
+    record(
+        f"s2_sigterm_{name}",
+        writes_acknowledged=len(acknowledged),
+        writes_repeated=dict(repeated),
+        in_flight_at_sigterm=dict(in_flight),
+        stops=stops,
+        grace_s=SCALE.grace_s,
+        events_on_topic=len(on_topic),
+        duplicates=duplicates,
+        commit_failure_lines=len(failures),
         seconds=round(time.monotonic() - started, 1),
     )
