@@ -245,6 +245,58 @@ async def test_outbox_relay_recovers_after_its_database_connection_dies(
     assert sorted(e.id for e in collector.events()) == sorted([first, second])
 
 
+# 3c. Two replicas' relays on one database: every row once and in order, one relay does the work --------
+async def test_two_relays_publish_every_row_once_in_order_and_the_follower_takes_over(
+    kafka_settings: KafkaSettings, topic: str, pool: asyncpg.Pool, database_url: str
+) -> None:
+    broker = make_broker(kafka_settings, client_id="relay-pair-test")
+    await broker.start()
+    other_pool = await db.create_pool(database_url, min_size=1, max_size=3)  # the second replica's own pool
+    relays = [
+        outbox.OutboxRelay(p, broker.publish, service="relay-pair-test", poll_interval_s=0.5)
+        for p in (pool, other_pool)
+    ]
+    tasks = [asyncio.create_task(r.run()) for r in relays]
+    example = EXAMPLES[next(iter(EXAMPLES))]
+    ids: list[str] = []
+
+    async def enqueue(via: asyncpg.Pool) -> None:
+        event = CloudEvent(data=example.model_copy(), source="/lsg/test")
+        async with via.acquire() as conn, conn.transaction():
+            await outbox.enqueue(conn, event)
+            await conn.execute("UPDATE lsg_outbox SET topic = $1 WHERE event_id = $2", topic, event.id)
+        ids.append(event.id)
+
+    async def all_published() -> bool:
+        return not await pool.fetchval("SELECT count(*) FROM lsg_outbox WHERE published_at IS NULL")
+
+    try:
+        for n in range(60):  # both replicas write, 20 rows/s for 3 s
+            await enqueue(pool if n % 2 else other_pool)
+            await asyncio.sleep(0.05)
+        await wait_until(all_published, 30, "every row published")
+        # Without the follower rule the losing relay raced for the lock once per row (~60 lost rounds);
+        # with it, about once per poll interval (3 s / 0.5 s).
+        lost = sum(r.rounds_without_lock for r in relays)
+        assert lost < 30, f"{lost} rounds lost the lock for 60 rows"
+        # The active relay stops (a replica going away): the other one takes over by polling.
+        active = next((i for i, r in enumerate(relays) if not r.following), 0)
+        await relays[active].stop()
+        await asyncio.wait_for(tasks[active], 15)
+        for _ in range(5):
+            await enqueue(pool)
+        await wait_until(all_published, 30, "rows written after the active relay stopped published")
+    finally:
+        for relay in relays:
+            await relay.stop()
+        await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 15)
+        await broker.stop()
+        await other_pool.close()
+    async with testing.collect(kafka_settings.bootstrap, topic) as collector:
+        await collector.wait_for(lambda c: len(c.events()) >= len(ids), 30, "every published event")
+    assert [e.id for e in collector.events()] == ids  # once each, in commit order (one partition)
+
+
 # 4. A malformed message goes to the DLQ with its reason, and the next good message is processed ---------
 @pytest.mark.parametrize("batch", [False, True], ids=["single", "batch"])
 async def test_malformed_message_is_dead_lettered_and_consumer_goes_on(

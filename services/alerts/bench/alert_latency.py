@@ -25,6 +25,7 @@ import subprocess
 import sys
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -39,8 +40,8 @@ from lsg_shared.auth import hash_token
 ADMIN = "bench-admin-" + uuid.uuid4().hex
 
 
-def group_cpu_seconds(pgid: int) -> float:
-    """User + system CPU seconds of every live process in the service's process group (workers too)."""
+def group_cpu_seconds(*pgids: int) -> float:
+    """User + system CPU seconds of every live process in the services' process groups (workers too)."""
     tick = os.sysconf("SC_CLK_TCK")
     total = 0
     for entry in os.listdir("/proc"):
@@ -49,7 +50,7 @@ def group_cpu_seconds(pgid: int) -> float:
         with contextlib.suppress(OSError, ValueError, IndexError):
             with open(f"/proc/{entry}/stat") as f:
                 fields = f.read().rsplit(")", 1)[1].split()
-            if int(fields[2]) == pgid:  # field 5 (pgrp), counted after the command name
+            if int(fields[2]) in pgids:  # field 5 (pgrp), counted after the command name
                 total += int(fields[11]) + int(fields[12])  # utime, stime
     return total / tick
 
@@ -116,24 +117,32 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "LSG_LOG_LEVEL": "WARNING",
         "LSG_DB_POOL_MAX": "20",
     }
-    server = subprocess.Popen(  # noqa: S603, ASYNC220 (a fixed command line, started once)
-        [sys.executable, "-m", "lsg_alerts", "serve", "--port", str(args.port)],
-        env=env,
-        stdout=subprocess.DEVNULL if not args.verbose else None,
-        stderr=subprocess.STDOUT if not args.verbose else None,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{args.port}"
+    servers: list[subprocess.Popen[bytes]] = []
+    ports = [args.port + i for i in range(args.replicas)]
     try:
-        await wait_ready(base)
-        return await measure(args, base, server.pid)
+        # Replicas share the database and the partner group, as the chart's pods do; started one after the
+        # other (the first applies the migrations), like a rollout.
+        for port in ports:
+            servers.append(
+                subprocess.Popen(  # noqa: S603, ASYNC220 (a fixed command line)
+                    [sys.executable, "-m", "lsg_alerts", "serve", "--port", str(port)],
+                    env=env,
+                    stdout=subprocess.DEVNULL if not args.verbose else None,
+                    stderr=subprocess.STDOUT if not args.verbose else None,
+                    start_new_session=True,
+                )
+            )
+            await wait_ready(f"http://127.0.0.1:{port}")
+        return await measure(args, ports, [s.pid for s in servers])
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
+        for server in servers:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(server.pid, signal.SIGTERM)
+        for server in servers:
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(server.pid, signal.SIGKILL)
         if not args.keep_db:
             admin = await asyncpg.connect(f"{args.postgres.rstrip('/')}/postgres")
             try:
@@ -142,7 +151,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 await admin.close()
 
 
-async def measure(args: argparse.Namespace, base: str, pgid: int) -> dict[str, Any]:
+async def measure(args: argparse.Namespace, ports: list[int], pgids: list[int]) -> dict[str, Any]:
+    base = f"http://127.0.0.1:{ports[0]}"
     auth = {"authorization": f"Bearer {ADMIN}"}
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
@@ -189,25 +199,35 @@ async def measure(args: argparse.Namespace, base: str, pgid: int) -> dict[str, A
         sent: dict[str, tuple[float, float]] = {}
         errors: dict[str, int] = {}
         queue: asyncio.Queue[tuple[int, float] | None] = asyncio.Queue()
-        host, port = "127.0.0.1", args.port
+        host = "127.0.0.1"
         path = f"/v1/partners/{partner}/alerts"
         build, media = (cap_xml, "application/cap+xml") if args.format == "xml" else (cap_json, "application/json")
 
-        async def worker() -> None:
+        def request(i: int) -> bytes:
+            body = build(identifier=f"bench-{i}-{uuid.uuid4().hex[:6]}", device_id=device, severity="Minor")
+            h = signed_headers(secret, body, content_type=media)
+            head = (
+                f"POST {path} HTTP/1.1\r\nHost: {host}\r\ncontent-type: {h['content-type']}\r\n"
+                f"x-lsg-timestamp: {h['x-lsg-timestamp']}\r\nx-lsg-signature: {h['x-lsg-signature']}\r\n"
+                f"content-length: {len(body)}\r\n\r\n"
+            ).encode()
+            return head + body
+
+        # Every request is built and signed before the clock starts (the run is well inside the signature's
+        # five-minute window), so the load generator's own CPU does not compete with the service's.
+        total = int(args.rate * args.duration)
+        warmup = int(args.rate * args.warmup)
+        prepared = {i: request(i) for i in range(-warmup, total)}
+
+        async def worker(port: int) -> None:
             # A bare HTTP/1.1 keep-alive connection: httpx's own overhead at 200 requests/s on a shared
             # 2-core machine was larger than the service's, so it measured the client, not the service.
+            # Connections are spread over the replicas the way a Kubernetes Service spreads them.
             reader_, writer = await asyncio.open_connection(host, port)
             try:
                 while (item := await queue.get()) is not None:
                     i, scheduled = item
-                    body = build(identifier=f"bench-{i}-{uuid.uuid4().hex[:6]}", device_id=device, severity="Minor")
-                    h = signed_headers(secret, body, content_type=media)
-                    head = (
-                        f"POST {path} HTTP/1.1\r\nHost: {host}\r\ncontent-type: {h['content-type']}\r\n"
-                        f"x-lsg-timestamp: {h['x-lsg-timestamp']}\r\nx-lsg-signature: {h['x-lsg-signature']}\r\n"
-                        f"content-length: {len(body)}\r\n\r\n"
-                    ).encode()
-                    writer.write(head + body)
+                    writer.write(prepared.pop(i))
                     await writer.drain()
                     status_line, *header_lines = (await reader_.readuntil(b"\r\n\r\n")).decode().split("\r\n")
                     length = next(
@@ -218,6 +238,8 @@ async def measure(args: argparse.Namespace, base: str, pgid: int) -> dict[str, A
                     payload = await reader_.readexactly(length)
                     t1 = time.perf_counter()
                     status = status_line.split()[1]
+                    if i < 0:
+                        continue  # a warm-up request: not measured
                     if status != "202":
                         errors[status] = errors.get(status, 0) + 1
                         continue
@@ -225,8 +247,18 @@ async def measure(args: argparse.Namespace, base: str, pgid: int) -> dict[str, A
             finally:
                 writer.close()
 
-        workers = [asyncio.create_task(worker()) for _ in range(args.connections)]
-        total = int(args.rate * args.duration)
+        workers = [asyncio.create_task(worker(ports[n % len(ports)])) for n in range(args.connections)]
+        # Warm-up at the same rate, not measured: the pool's connections, prepared statements and the first
+        # call of every code path are paid here, as a service that has been running a while has paid them.
+        warm_start = time.perf_counter()
+        for i in range(warmup):
+            delay = warm_start + i / args.rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            queue.put_nowait((-1 - i, 0.0))
+        while not queue.empty():  # noqa: ASYNC110 (waiting for the workers to take the warm-up requests)
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.5)
         profiler = None
         if args.py_spy:
             profiler = subprocess.Popen(  # noqa: S603, ASYNC220 (a fixed command line, started once)
@@ -234,7 +266,7 @@ async def measure(args: argparse.Namespace, base: str, pgid: int) -> dict[str, A
                     os.path.join(os.path.dirname(sys.executable), "py-spy"),
                     "record",
                     "--pid",
-                    str(pgid),
+                    str(pgids[0]),
                     "--format",
                     "raw",
                     "--output",
@@ -242,7 +274,7 @@ async def measure(args: argparse.Namespace, base: str, pgid: int) -> dict[str, A
                     "--duration",
                     str(int(args.duration)),
                     "--rate",
-                    "50",
+                    "250",
                     "--nonblocking",
                     "--subprocesses",
                 ],
@@ -250,8 +282,9 @@ async def measure(args: argparse.Namespace, base: str, pgid: int) -> dict[str, A
                 stderr=subprocess.DEVNULL,
             )
         load_before = os.getloadavg()[0]
-        cpu_before = group_cpu_seconds(pgid)
+        cpu_before = group_cpu_seconds(*pgids)
         start = time.perf_counter()
+        started_at = time.time()
         for i in range(total):
             scheduled = start + i / args.rate
             delay = scheduled - time.perf_counter()
@@ -265,7 +298,7 @@ async def measure(args: argparse.Namespace, base: str, pgid: int) -> dict[str, A
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and not set(sent) <= set(received):  # noqa: ASYNC110
             await asyncio.sleep(0.1)
-        cpu_used = group_cpu_seconds(pgid) - cpu_before
+        cpu_used = group_cpu_seconds(*pgids) - cpu_before
         reader.cancel()
         with contextlib.suppress(BaseException):
             await reader
@@ -274,6 +307,14 @@ async def measure(args: argparse.Namespace, base: str, pgid: int) -> dict[str, A
             with contextlib.suppress(subprocess.TimeoutExpired):
                 profiler.wait(timeout=30)
 
+    if args.dump:
+        # One line per accepted alert, in send order: seconds since the first send, reply and read delays
+        # (ms); what shows whether the tail is periodic (GC, timers, flushes) or plain queueing.
+        lines = []
+        for a, (t0, t1) in sorted(sent.items(), key=lambda item: item[1][0]):
+            consumed = (received[a] - t1) * 1000 if a in received else float("nan")
+            lines.append(f"{t0 - start:.3f} {(t1 - t0) * 1000:.2f} {consumed:.2f}\n")
+        Path(args.dump).write_text("".join(lines))  # noqa: ASYNC240 (after the measurement)
     end_to_end = [received[a] - t0 for a, (t0, _t1) in sent.items() if a in received]
     http = [t1 - t0 for (t0, t1) in sent.values()]
     after_response = [received[a] - t1 for a, (_t0, t1) in sent.items() if a in received]
@@ -281,6 +322,9 @@ async def measure(args: argparse.Namespace, base: str, pgid: int) -> dict[str, A
         "format": args.format,
         "rate_target_per_s": args.rate,
         "duration_s": args.duration,
+        "started_at": round(started_at, 3),
+        "replicas": args.replicas,
+        "warmup_s": args.warmup,
         "sent": total,
         "accepted": len(sent),
         "consumed": len(end_to_end),
@@ -302,13 +346,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rate", type=float, default=200, help="alerts per second")
     parser.add_argument("--duration", type=float, default=60, help="seconds of load")
-    parser.add_argument("--port", type=int, default=8093)
+    parser.add_argument("--port", type=int, default=8093, help="first replica's port (the next ones follow)")
+    parser.add_argument(
+        "--replicas", type=int, default=1, help="alerts service processes on one database (production runs 2)"
+    )
+    parser.add_argument("--warmup", type=float, default=5, help="seconds at the same rate before measuring")
     parser.add_argument("--connections", type=int, default=32, help="keep-alive HTTP connections")
     parser.add_argument("--bootstrap", default=os.environ.get("LSG_KAFKA_BOOTSTRAP", "127.0.0.1:29092"))
     parser.add_argument("--postgres", default="postgresql://postgres:postgres@127.0.0.1:25432")
     parser.add_argument("--keep-db", action="store_true")
     parser.add_argument("--verbose", action="store_true", help="show the service's output")
     parser.add_argument("--format", choices=("json", "xml"), default="json", help="CAP JSON or CAP XML bodies")
+    parser.add_argument("--dump", metavar="FILE", help="write each alert's send time and delays to FILE")
     parser.add_argument("--py-spy", metavar="FILE", help="record a py-spy profile (raw format) of the service")
     args = parser.parse_args()
     print(json.dumps(asyncio.run(run(args)), indent=2))

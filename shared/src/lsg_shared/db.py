@@ -19,7 +19,18 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec("json", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """What a connection needs on its way back to the pool beyond asyncpg's own rollback: nothing.
+
+    asyncpg's default reset sends ``CLOSE ALL; UNLISTEN *; RESET ALL; SELECT pg_advisory_unlock_all()`` on
+    every release: a round trip per request on the partner alert path. The suite leaves no session state
+    to undo: settings are transaction-local (``set_config(..., true)``), advisory locks are transaction-scoped
+    or released in ``finally`` (migrations, rebuild), cursors live inside transactions, and the outbox relay
+    unlistens before it releases its connection. An open transaction is still rolled back by asyncpg."""
+
+
 async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10, **kwargs: Any) -> asyncpg.Pool:
+    kwargs.setdefault("reset", _keep_session)
     pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, init=_init_connection, **kwargs)
     assert pool is not None
     return pool

@@ -98,6 +98,9 @@ class OutboxRelay:
         self._conn_lock = asyncio.Lock()  # one batch at a time on the listening connection
         self._on_notify = lambda *_: self._wake.set()
         self._delay: dict[str, Any] = {}  # event type -> labelled OUTBOX_PUBLISH_DELAY child
+        self._led = True  # whether the last round held the relay lock
+        self.following = False  # another replica's relay is active: poll only, ignore notifications
+        self.rounds_without_lock = 0
         self.healthy = True
         self.last_error: str | None = None
 
@@ -154,6 +157,13 @@ class OutboxRelay:
                 self.last_error = None
                 if published >= self._batch_size:
                     continue  # more may be waiting: no pause
+                # Every replica hears every NOTIFY. Racing the active relay for the lock on each one costs a
+                # transaction per replica per event for nothing, so a relay that lost the lock only polls; when
+                # a poll wins the lock (the active relay is idle, stopped or dead) it answers notifications
+                # again, and the next race leaves one of them polling.
+                self.following = not self._led
+                if self.following:
+                    self.rounds_without_lock += 1
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -168,7 +178,11 @@ class OutboxRelay:
                 self._wake.clear()
                 await self._sleep(min(0.5 * 2 ** min(failures, 5), self._max_backoff))
                 continue
-            await self._sleep(self._poll)
+            if self.following:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), timeout=self._poll)
+            else:
+                await self._sleep(self._poll)
         # Drain what is already committed before stopping, best effort.
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.publish_pending(), timeout=5)
@@ -199,10 +213,15 @@ class OutboxRelay:
     async def _publish_batch(self, conn: Conn) -> int:
         async with conn.transaction():
             # The lock (one active relay per database, so rows go out in order) and the read in one statement;
-            # a relay that does not hold the lock reads nothing.
+            # a relay that does not hold the lock reads nothing. The transaction only marks rows as sent, so
+            # its commit need not wait for the WAL flush: a mark lost in a crash republishes those rows, which
+            # consumers deduplicate, and the next batch is not held up by a slow fsync of the last one.
             found = await conn.fetch(
                 """
-                WITH relay AS MATERIALIZED (SELECT pg_try_advisory_xact_lock($2) AS leader)
+                WITH relay AS MATERIALIZED (
+                    SELECT pg_try_advisory_xact_lock($2) AS leader,
+                           set_config('synchronous_commit', 'off', true) AS async_commit
+                )
                 SELECT relay.leader, o.* FROM relay LEFT JOIN LATERAL (
                     SELECT seq, event_type, topic, key, value, headers, created_at FROM lsg_outbox
                     WHERE relay.leader AND published_at IS NULL ORDER BY seq LIMIT $1
@@ -211,7 +230,8 @@ class OutboxRelay:
                 self._batch_size,
                 _RELAY_LOCK_ID,
             )
-            if not found or not found[0]["leader"]:
+            self._led = bool(found and found[0]["leader"])
+            if not self._led:
                 return 0  # another replica's relay is active
             rows = [r for r in found if r["seq"] is not None]
             await self._update_gauges(conn, rows)
