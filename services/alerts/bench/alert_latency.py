@@ -55,6 +55,19 @@ def group_cpu_seconds(*pgids: int) -> float:
     return total / tick
 
 
+def reference_seconds() -> float:
+    """Seconds one core takes for a fixed piece of pure-Python work (best of three).
+
+    The machine is a shared VM whose speed drifts by up to ~2x within an hour; printed next to the
+    latencies so that runs can be compared (0.65-0.70 s is this machine at its usual speed)."""
+    best = float("inf")
+    for _ in range(3):
+        t = time.perf_counter()
+        sum(i * i for i in range(10**7))
+        best = min(best, time.perf_counter() - t)
+    return round(best, 3)
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     if not ordered:
@@ -281,6 +294,7 @@ async def measure(args: argparse.Namespace, ports: list[int], pgids: list[int]) 
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
+        reference_before = reference_seconds()
         load_before = os.getloadavg()[0]
         cpu_before = group_cpu_seconds(*pgids)
         start = time.perf_counter()
@@ -338,6 +352,8 @@ async def measure(args: argparse.Namespace, ports: list[int], pgids: list[int]) 
         # from the first request until every accepted alert was consumed (the relay's publishing included).
         "service_cpu_ms_per_request": round(cpu_used * 1000 / max(1, len(sent)), 3),
         "load_average_before": round(load_before, 2),
+        "reference_s_before": reference_before,
+        "reference_s_after": reference_seconds(),
         "load_average_after": round(os.getloadavg()[0], 2),
     }
 
