@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 from collections.abc import Callable
 
 import uvicorn
@@ -46,8 +47,15 @@ def run(
         setup_logging(name, fmt=settings.log_format, level=settings.log_level)
         return asyncio.run(_migrate(settings, package))
     port = getattr(args, "port", None) or settings.http_port
+    app = app_factory()
+    # Everything built so far (modules, models, routes, the app) lives as long as the process. Frozen, it is
+    # left out of every later collection: a full collection of a service's heap otherwise pauses the event
+    # loop for 50-90 ms about twice a minute, the largest part of the partner alert path's tail latency.
+    # Here rather than in the app's start-up: test processes build many apps and must collect them.
+    gc.collect()
+    gc.freeze()
     uvicorn.run(
-        app_factory(),
+        app,
         host=settings.http_host,
         port=port,
         log_config=None,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -177,11 +176,6 @@ def build_app(
             rt.tasks.append(
                 asyncio.create_task(_as_coroutine(job(rt)), name=f"{name}-{getattr(job, '__name__', 'job')}")
             )
-        # Everything built so far (modules, routes, models, pools) lives as long as the process. Frozen, it
-        # is left out of every later collection: a full collection of a service's heap otherwise pauses the
-        # event loop for 50-70 ms, the largest part of the partner alert path's tail latency.
-        gc.collect()
-        gc.freeze()
         try:
             yield
         finally:
