@@ -11,6 +11,7 @@ late events, a shuffled order), so any delivery order is an allowed one.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import importlib.util
 import json
 import os
@@ -18,7 +19,7 @@ import random
 import sys
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +38,7 @@ from lsg_local.testing import (
     unique,
 )
 from lsg_reporting.domain.catalogue import load
-from lsg_reporting.simulate import Programme, generate
+from lsg_reporting.simulate import Programme, Truth, generate
 from lsg_shared.auth import hash_token
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -294,6 +295,31 @@ async def assert_published(rep: Reporting, expected: dict[Any, tuple[float, floa
             count = len(seen.records)
             await asyncio.sleep(1.5)
         return len(seen.events("lv.lsg.indicator.updated.v1"))
+
+
+async def assert_year_with_deliverables(
+    rep: Reporting, prog: Programme, posted: list[dict[str, Any]]
+) -> tuple[Programme, int]:
+    """The generated year plus the deliverables acknowledged over HTTP during a scenario: every event applied
+    once, the figures equal the oracle of both, `indicator.updated` published. Returns that whole programme and
+    the number of `indicator.updated` records."""
+    extra = [
+        Truth(
+            code="SD.BROCHURE_LSG",
+            time=datetime.combine(date.fromisoformat(b["recorded_on"]), datetime.min.time(), tzinfo=UTC),
+            area=(None, None, None, None),
+            num=b["quantity"],
+            tag="lv",
+        )
+        for b in posted
+    ]
+    full = dataclasses.replace(prog, truth=[*prog.truth, *extra], unique_events=prog.unique_events + len(posted))
+    await wait_inbox(rep, full.unique_events, timeout=600)
+    await wait_caught_up(rep, 180)
+    until = now_until()  # the HTTP writes' facts became known now, not in the generated year
+    expected = oracle(full, until)
+    await assert_figures(rep, full, expected, until)
+    return full, await assert_published(rep, expected)
 
 
 async def wait_published(rep: Reporting, timeout: float = 90) -> float:

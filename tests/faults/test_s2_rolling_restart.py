@@ -15,12 +15,11 @@ service's topic (the outbox: none lost, none twice); each stop drains within the
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import re
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,25 +29,19 @@ from cryptography.fernet import Fernet
 from faults_harness import (
     EDITOR,
     SCALE,
-    assert_figures,
-    assert_published,
+    assert_year_with_deliverables,
     fresh_topics,
-    now_until,
-    oracle,
     produce,
     programme,
     record,
     service_test_module,
     start_reporting,
     start_service,
-    wait_caught_up,
-    wait_inbox,
 )
 
 from lsg_alerts.testing import cap_json, signed_headers
 from lsg_events import topics
 from lsg_local.testing import PrivateInfra, collect, unique
-from lsg_reporting.simulate import Truth
 
 pytestmark = [pytest.mark.faults, pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow]
 COMMIT_FAILURE = re.compile(r"CommitFailed|commit.*fail|fail.*commit", re.IGNORECASE)
@@ -115,23 +108,7 @@ async def test_sigterm_under_load_drains_within_grace(private: PrivateInfra, tmp
     assert len(acknowledged) >= 5, acknowledged
 
     posted = list(acknowledged.values())
-    extra = [
-        Truth(
-            code="SD.BROCHURE_LSG",
-            time=datetime.combine(date.fromisoformat(b["recorded_on"]), datetime.min.time(), tzinfo=UTC),
-            area=(None, None, None, None),
-            num=b["quantity"],
-            tag="lv",
-        )
-        for b in posted
-    ]
-    full = dataclasses.replace(prog, truth=[*prog.truth, *extra], unique_events=prog.unique_events + len(posted))
-    await wait_inbox(rep, full.unique_events, timeout=600)
-    await wait_caught_up(rep, 180)
-    until = now_until()  # the HTTP writes' facts became known now, not in the generated year
-    expected = oracle(full, until)
-    await assert_figures(rep, full, expected, until)
-    published = await assert_published(rep, expected)
+    _, published = await assert_year_with_deliverables(rep, prog, posted)
     async with collect(rep.bootstrap, topics.REPORTING) as seen:
 
         def ours(c: object) -> list[str]:

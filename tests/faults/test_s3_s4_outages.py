@@ -7,10 +7,8 @@ final figures equal the oracle."""
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import itertools
 import time
-from datetime import UTC, date, datetime
 from pathlib import Path
 
 import asyncpg
@@ -24,9 +22,9 @@ from faults_harness import (
     Reporting,
     assert_figures,
     assert_published,
+    assert_year_with_deliverables,
     consumed_partitions,
     fresh_topics,
-    now_until,
     oracle,
     produce,
     programme,
@@ -40,7 +38,6 @@ from proxy import TcpProxy
 from lsg_events import EVENT_TYPES, topics
 from lsg_events.envelope import PoisonMessage, from_kafka
 from lsg_local.testing import PrivateInfra, collect, committed_offsets
-from lsg_reporting.simulate import Truth
 
 pytestmark = [pytest.mark.faults, pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow]
 
@@ -122,23 +119,7 @@ async def test_kafka_outage_outbox_holds_and_consumers_resume(private: PrivateIn
     await produce(private.kafka_bootstrap, prog.events[half:])
 
     # the oracle plus the deliverables recorded during the outage
-    extra = [
-        Truth(
-            code="SD.BROCHURE_LSG",
-            time=datetime.combine(date.fromisoformat(b["recorded_on"]), datetime.min.time(), tzinfo=UTC),
-            area=(None, None, None, None),
-            num=b["quantity"],
-            tag="lv",
-        )
-        for b in posted
-    ]
-    full = dataclasses.replace(prog, truth=[*prog.truth, *extra], unique_events=prog.unique_events + len(posted))
-    await wait_inbox(rep, full.unique_events, timeout=600)
-    await wait_caught_up(rep, 180)
-    until = now_until()  # the HTTP writes' facts became known now, not in the generated year
-    expected = oracle(full, until)
-    await assert_figures(rep, full, expected, until)
-    published = await assert_published(rep, expected)
+    full, published = await assert_year_with_deliverables(rep, prog, posted)
     async with collect(rep.bootstrap, topics.REPORTING) as seen:
 
         def ours(c: object) -> list:

@@ -104,6 +104,15 @@ async def wait_until(predicate: Any, timeout: float = 30, what: str = "condition
     raise AssertionError(f"timed out waiting for {what}")
 
 
+async def enqueue_example(pool: asyncpg.Pool, topic: str) -> str:
+    """An example event stored in the outbox, pointed at `topic` (the outbox keeps each row's destination)."""
+    event = CloudEvent(data=EXAMPLES[next(iter(EXAMPLES))].model_copy(), source="/lsg/test")
+    async with pool.acquire() as conn, conn.transaction():
+        await outbox.enqueue(conn, event)
+        await conn.execute("UPDATE lsg_outbox SET topic = $1 WHERE event_id = $2", topic, event.id)
+    return event.id
+
+
 # 1. Every event type round-trips through Kafka with its headers ------------------------------------------
 async def test_every_event_type_round_trips_through_kafka(kafka_bootstrap: str, topic: str) -> None:
     assert set(EXAMPLES) == set(EVENT_TYPES.values()), "every event type needs an example"
@@ -171,19 +180,14 @@ async def test_outbox_row_written_during_outage_is_published_after(tmp_path: Pat
         relay_task = asyncio.create_task(relay.run())
         try:
             kafka.stop()
-            example = EXAMPLES[next(iter(EXAMPLES))]
-            event = CloudEvent(data=example.model_copy(), source="/lsg/test")
-            # Point the event at our private topic: the outbox stores the destination per row.
-            async with pool.acquire() as conn, conn.transaction():
-                await outbox.enqueue(conn, event)
-                await conn.execute("UPDATE lsg_outbox SET topic = $1 WHERE event_id = $2", topic, event.id)
+            event_id = await enqueue_example(pool, topic)
             await asyncio.sleep(3)
-            assert await pool.fetchval("SELECT published_at FROM lsg_outbox WHERE event_id = $1", event.id) is None
+            assert await pool.fetchval("SELECT published_at FROM lsg_outbox WHERE event_id = $1", event_id) is None
             kafka.start()
 
             async def published() -> bool:
                 return await pool.fetchval(
-                    "SELECT published_at IS NOT NULL FROM lsg_outbox WHERE event_id = $1", event.id
+                    "SELECT published_at IS NOT NULL FROM lsg_outbox WHERE event_id = $1", event_id
                 )
 
             await wait_until(published, timeout=90, what="outbox row published after the broker returned")
@@ -194,7 +198,7 @@ async def test_outbox_row_written_during_outage_is_published_after(tmp_path: Pat
         async with testing.collect(kafka.bootstrap, topic) as collector:
             await collector.wait_for(lambda c: len(c.events()) >= 1, 30, "the published event")
             await asyncio.sleep(1)
-        assert [e.id for e in collector.events()] == [event.id]
+        assert [e.id for e in collector.events()] == [event_id]
     finally:
         kafka.stop()
 
@@ -207,14 +211,6 @@ async def test_outbox_relay_recovers_after_its_database_connection_dies(
     await broker.start()
     relay = outbox.OutboxRelay(pool, broker.publish, service="relay-reconnect-test", poll_interval_s=0.2)
     relay_task = asyncio.create_task(relay.run())
-    example = EXAMPLES[next(iter(EXAMPLES))]
-
-    async def enqueue() -> str:
-        event = CloudEvent(data=example.model_copy(), source="/lsg/test")
-        async with pool.acquire() as conn, conn.transaction():
-            await outbox.enqueue(conn, event)
-            await conn.execute("UPDATE lsg_outbox SET topic = $1 WHERE event_id = $2", topic, event.id)
-        return event.id
 
     async def published(event_id: str) -> None:
         async def done() -> bool:
@@ -223,7 +219,7 @@ async def test_outbox_relay_recovers_after_its_database_connection_dies(
         await wait_until(done, timeout=30, what=f"outbox row {event_id} published")
 
     try:
-        first = await enqueue()
+        first = await enqueue_example(pool, topic)
         await published(first)
         # Kill every other backend of this database: the relay's LISTEN connection among them.
         async with pool.acquire() as conn:
@@ -233,7 +229,7 @@ async def test_outbox_relay_recovers_after_its_database_connection_dies(
             )
         assert killed >= 1
         await asyncio.sleep(0.5)
-        second = await enqueue()
+        second = await enqueue_example(pool, topic)
         await published(second)
         assert not relay_task.done(), "the relay task ended"
     finally:
@@ -257,22 +253,14 @@ async def test_two_relays_publish_every_row_once_in_order_and_the_follower_takes
         for p in (pool, other_pool)
     ]
     tasks = [asyncio.create_task(r.run()) for r in relays]
-    example = EXAMPLES[next(iter(EXAMPLES))]
     ids: list[str] = []
-
-    async def enqueue(via: asyncpg.Pool) -> None:
-        event = CloudEvent(data=example.model_copy(), source="/lsg/test")
-        async with via.acquire() as conn, conn.transaction():
-            await outbox.enqueue(conn, event)
-            await conn.execute("UPDATE lsg_outbox SET topic = $1 WHERE event_id = $2", topic, event.id)
-        ids.append(event.id)
 
     async def all_published() -> bool:
         return not await pool.fetchval("SELECT count(*) FROM lsg_outbox WHERE published_at IS NULL")
 
     try:
         for n in range(60):  # both replicas write, 20 rows/s for 3 s
-            await enqueue(pool if n % 2 else other_pool)
+            ids.append(await enqueue_example(pool if n % 2 else other_pool, topic))
             await asyncio.sleep(0.05)
         await wait_until(all_published, 30, "every row published")
         # Without the follower rule the losing relay raced for the lock once per row (~60 lost rounds);
@@ -284,7 +272,7 @@ async def test_two_relays_publish_every_row_once_in_order_and_the_follower_takes
         await relays[active].stop()
         await asyncio.wait_for(tasks[active], 15)
         for _ in range(5):
-            await enqueue(pool)
+            ids.append(await enqueue_example(pool, topic))
         await wait_until(all_published, 30, "rows written after the active relay stopped published")
     finally:
         for relay in relays:
