@@ -68,6 +68,66 @@ def reference_seconds() -> float:
     return round(best, 3)
 
 
+class MachineProbe:
+    """What the shared VM did to the run, sampled every 100 ms: stalls the service cannot cause or cure.
+
+    ``/proc/pressure`` (PSI) gives the time some task waited for I/O or for a CPU, ``/proc/stat`` the time
+    the hypervisor gave the VM's cores to someone else (steal). The worst 100 ms windows say whether a run's
+    tail was one disturbance (a disk stall holding every commit) or spread out (saturation)."""
+
+    def __init__(self) -> None:
+        self.windows: list[tuple[float, dict[str, float]]] = []
+
+    @staticmethod
+    def read() -> dict[str, float]:
+        out: dict[str, float] = {}
+        for resource in ("cpu", "io"):
+            with contextlib.suppress(OSError), open(f"/proc/pressure/{resource}") as f:
+                for line in f:
+                    kind, *fields = line.split()
+                    out[f"{resource}_{kind}_ms"] = int(fields[-1].split("=")[1]) / 1000  # total=<us>
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            with open("/proc/stat") as f:
+                cpu = f.readline().split()
+            out["steal_ms"] = int(cpu[8]) * 1000 / os.sysconf("SC_CLK_TCK")
+        return out
+
+    async def run(self, start: float) -> None:
+        last = self.read()
+        while True:
+            await asyncio.sleep(0.1)
+            now = self.read()
+            self.windows.append((time.perf_counter() - start, {k: now[k] - last.get(k, now[k]) for k in now}))
+            last = now
+
+    def summary(self, duration: float) -> dict[str, Any]:
+        if not self.windows:
+            return {"available": False}
+        keys = self.windows[0][1].keys()
+        totals = {k: sum(w[k] for _, w in self.windows) for k in keys}
+        worst_io = sorted(self.windows, key=lambda tw: tw[1].get("io_full_ms", 0), reverse=True)[:3]
+        return {
+            "available": True,
+            # ms per second of run: how much of the time some task (or every task: "full") was stalled
+            **{f"{k[:-3]}_ms_per_s": round(v / max(duration, 1e-9), 1) for k, v in totals.items()},
+            "worst_io_full_100ms": [(round(t, 1), round(w.get("io_full_ms", 0), 1)) for t, w in worst_io],
+        }
+
+
+def worst_second(sent: dict[str, tuple[float, float]], received: dict[str, float], start: float) -> dict[str, Any]:
+    """The one-second window with the slowest alert: where in the run the tail came from."""
+    by_second: dict[int, float] = {}
+    for a, (t0, _t1) in sent.items():
+        if a in received:
+            second = int(t0 - start)
+            by_second[second] = max(by_second.get(second, 0.0), received[a] - t0)
+    if not by_second:
+        return {}
+    second, worst = max(by_second.items(), key=lambda kv: kv[1])
+    slow = sum(1 for v in by_second.values() if v > 0.1)
+    return {"at_s": second, "max_ms": round(worst * 1000, 1), "seconds_with_an_alert_over_100ms": slow}
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     if not ordered:
@@ -299,6 +359,8 @@ async def measure(args: argparse.Namespace, ports: list[int], pgids: list[int]) 
         cpu_before = group_cpu_seconds(*pgids)
         start = time.perf_counter()
         started_at = time.time()
+        probe = MachineProbe()
+        probing = asyncio.create_task(probe.run(start))
         for i in range(total):
             scheduled = start + i / args.rate
             delay = scheduled - time.perf_counter()
@@ -313,6 +375,10 @@ async def measure(args: argparse.Namespace, ports: list[int], pgids: list[int]) 
         while time.monotonic() < deadline and not set(sent) <= set(received):  # noqa: ASYNC110
             await asyncio.sleep(0.1)
         cpu_used = group_cpu_seconds(*pgids) - cpu_before
+        probed_s = time.perf_counter() - start
+        probing.cancel()
+        with contextlib.suppress(BaseException):
+            await probing
         reader.cancel()
         with contextlib.suppress(BaseException):
             await reader
@@ -355,6 +421,8 @@ async def measure(args: argparse.Namespace, ports: list[int], pgids: list[int]) 
         "reference_s_before": reference_before,
         "reference_s_after": reference_seconds(),
         "load_average_after": round(os.getloadavg()[0], 2),
+        "worst_second": worst_second(sent, received, start),
+        "machine": probe.summary(probed_s),
     }
 
 
