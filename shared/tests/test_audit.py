@@ -185,3 +185,45 @@ async def test_rows_wait_in_memory_while_postgresql_is_unreachable() -> None:
     finally:
         await writer.stop()
     assert writer.rows == [("a",), ("b",)]
+
+
+def test_a_kafka_delivery_row_names_the_partner_as_verified_or_only_claimed() -> None:
+    traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    common: dict[str, Any] = {
+        "resource": {"partner_id": "vendor-1"},
+        "detail": {"partition": 2, "offset": 41, "outcome": "raised"},
+    }
+    ok = dict(
+        zip(
+            COLUMNS,
+            audit.delivery(
+                "alerts",
+                "KAFKA t alert",
+                subject="vendor-1",
+                verified=True,
+                status=202,
+                trace_id=audit.trace_id_of(traceparent),
+                **common,
+            ),
+            strict=True,
+        )
+    )
+    assert (ok["kind"], ok["subject"], ok["auth"], ok["status"]) == ("request", "vendor-1", "partner", 202)
+    assert ok["action"] == "KAFKA t alert"
+    assert ok["resource"] == {"partner_id": "vendor-1"}
+    assert ok["detail"] == {"partition": 2, "offset": 41, "outcome": "raised"}
+    assert ok["trace_id"] == "0af7651916cd43dd8448eb211c80319c"
+    assert (ok["client_addr"], ok["request_id"], ok["roles"]) == (None, None, [])
+    refused = dict(
+        zip(
+            COLUMNS,
+            audit.delivery("alerts", "KAFKA t alert", subject="vendor-1", verified=False, status=401, **common),
+            strict=True,
+        )
+    )
+    assert (refused["auth"], refused["subject"], refused["trace_id"]) == ("invalid", "vendor-1", None)
+    assert audit.trace_id_of("not-a-traceparent") is None
+    with pytest.raises(ValueError, match="secret"):
+        audit.delivery(
+            "alerts", "KAFKA t alert", subject=None, verified=False, status=401, resource={}, detail={"secret": "x"}
+        )

@@ -10,6 +10,10 @@ Two kinds of rows land in ``lsg_audit_log`` (shared migration ``0002_audit_log``
   the client address (``X-Forwarded-For`` only from ``LSG_TRUSTED_PROXIES``), the request and trace ids and
   the user agent. Never a body, a header other than those, or the query string: so never a secret, a token
   or a survey answer.
+* ``request`` rows also record what arrives on a partner's Kafka door (:func:`delivery`, added by the consumer
+  to the same buffer): the partner as subject (``partner`` when its signature verified, ``invalid`` for the
+  one a refused record claimed), the action ``KAFKA <topic> <kind>``, the topic, partition, offset and outcome
+  or refusal reason, and the status the HTTP door would have answered.
 * ``change``: a domain change a route records with :func:`change` *in the same transaction* as the change
   (partner created, secret rotated: which secret ids, never the secret), so it is committed if and only if
   the change is.
@@ -160,8 +164,12 @@ def _trace_id(headers: Mapping[bytes, str]) -> str | None:
     context = trace.get_current_span().get_span_context()
     if context.is_valid:
         return f"{context.trace_id:032x}"
-    parent = headers.get(b"traceparent", "")
-    parts = parent.split("-")
+    return trace_id_of(headers.get(b"traceparent"))
+
+
+def trace_id_of(traceparent: str | None) -> str | None:
+    """The trace id of a W3C ``traceparent`` value, if it is one."""
+    parts = (traceparent or "").split("-")
     return parts[1] if len(parts) == 4 and re.fullmatch(r"[0-9a-f]{32}", parts[1]) else None
 
 
@@ -445,21 +453,62 @@ async def change(
     if context is not None:
         row = context.row("change", action, resource or {}, detail, None, occurred_at=now)
     else:
-        values: dict[str, Any] = dict.fromkeys(COLUMNS)
-        values.update(
-            occurred_at=now,
-            service=service or "unknown",
-            kind="change",
-            auth="system",
-            roles=[],
-            countries=[],
-            municipalities=[],
-            action=clean(action, 300),
-            resource=_resource(resource or {}),
-            detail=dict(detail) if detail is not None else None,
-        )
-        row = tuple(values[c] for c in COLUMNS)
+        row = _row(now, service or "unknown", "change", None, "system", action, resource or {}, detail, None)
     await conn.execute(INSERT, *row)
+
+
+def delivery(
+    service: str,
+    action: str,
+    *,
+    subject: str | None,
+    verified: bool,
+    resource: Mapping[str, Any],
+    detail: Mapping[str, Any],
+    status: int | None,
+    trace_id: str | None = None,
+    occurred_at: datetime | None = None,
+) -> tuple[Any, ...]:
+    """A ``request`` row for something that did not come over HTTP: a partner's record on a Kafka door.
+
+    The subject is the partner whose signature verified (``auth = 'partner'``) or, refused, the one it claimed
+    (``'invalid'``); the status is what the HTTP door would have answered. Hand it to :meth:`AuditWriter.add`."""
+    _check_detail(detail)
+    auth = "partner" if verified else "invalid"
+    when = occurred_at or datetime.now(UTC)
+    return _row(when, service, "request", subject, auth, action, resource, detail, status, trace_id)
+
+
+def _row(
+    occurred_at: datetime,
+    service: str,
+    kind: str,
+    subject: str | None,
+    auth: str,
+    action: str,
+    resource: Mapping[str, Any],
+    detail: Mapping[str, Any] | None,
+    status: int | None,
+    trace_id: str | None = None,
+) -> tuple[Any, ...]:
+    """A row with no HTTP request behind it: no roles or scope, no addresses or request ids."""
+    values: dict[str, Any] = dict.fromkeys(COLUMNS)
+    values.update(
+        occurred_at=occurred_at,
+        service=service,
+        kind=kind,
+        subject=clean(subject),
+        auth=auth,
+        roles=[],
+        countries=[],
+        municipalities=[],
+        action=clean(action, 300),
+        resource=_resource(resource),
+        detail=dict(detail) if detail is not None else None,
+        status=status,
+        trace_id=trace_id,
+    )
+    return tuple(values[c] for c in COLUMNS)
 
 
 def identify_partner(request: Request, partner_id: str, *, verified: bool) -> None:

@@ -101,6 +101,11 @@ class Accepted:
     alert_ids: tuple[str, ...] = ()
     drill: bool = False
 
+    @property
+    def status(self) -> int:
+        """The HTTP door's answer (and what the audit log records for either door): a repeat changed nothing."""
+        return 200 if self.outcome == "duplicate" else 202
+
     def as_dict(self) -> dict[str, Any]:
         body: dict[str, Any] = {"outcome": self.outcome, "alert_ids": list(self.alert_ids)}
         if self.alert_ids:

@@ -88,6 +88,40 @@ async def test_partner_topic_alert_refusals_and_duplicates(env, kafka_bootstrap,
     assert body_again  # a fresh 'sent' makes a different alert: only the exact repeat is a no-op
     assert latency < 10
 
+    # Every record is in the audit log as a request at the HTTP door would be: who (verified or only
+    # claimed), the action, the status that door would have answered, the outcome or refusal, where it was.
+    expected = sorted(
+        [
+            ("partner", 202, "raised"),  # good
+            ("invalid", 401, "bad-signature"),  # sig
+            ("invalid", 401, "bad-signature"),  # stale
+            ("partner", 403, "device-not-allowed"),  # other
+            ("invalid", 413, "too-large"),  # big: refused before the signature is checked
+            ("partner", 400, "malformed"),  # xml
+            ("partner", 422, "invalid-cap"),  # enum
+            ("partner", 200, "duplicate"),  # good again
+            ("partner", 202, "raised"),  # after
+        ]
+    )
+    params = {"subject": env.partner_id, "action": f"KAFKA {topics.PARTNER_INPUT} *"}
+    deadline = time.monotonic() + 15
+    while True:  # the writer flushes its buffer every 0.5 s
+        r = await env.client.get("/v1/audit", params=params, headers=h.AUTH_ADMIN)
+        assert r.status_code == 200, r.text
+        rows = r.json()["items"]
+        if len(rows) >= len(expected) or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.3)
+    assert sorted((row["auth"], row["status"], row["detail"]["outcome"]) for row in rows) == expected, rows
+    for row in rows:
+        assert row["kind"] == "request"
+        assert row["action"] == f"KAFKA {topics.PARTNER_INPUT} alert"
+        assert row["resource"] == {"partner_id": env.partner_id}
+        assert isinstance(row["detail"]["offset"], int)
+        assert isinstance(row["detail"]["partition"], int)
+        assert env.secret not in str(row)
+        assert "v1=" not in str(row)
+
 
 async def test_partner_topic_heartbeat_and_garbage(env, kafka_bootstrap, producer) -> None:
     async with collect(kafka_bootstrap, topics.ALERTS, DLQ) as events:

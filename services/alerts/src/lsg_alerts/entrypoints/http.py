@@ -113,7 +113,7 @@ def _inbound(request: Request, partner_id: str, body: bytes) -> Inbound:
 
 
 def _accepted(result: Accepted) -> JSONResponse:
-    return JSONResponse(result.as_dict(), status_code=200 if result.outcome == "duplicate" else 202)
+    return JSONResponse(result.as_dict(), status_code=result.status)
 
 
 @router.post(

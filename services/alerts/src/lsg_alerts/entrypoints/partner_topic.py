@@ -18,6 +18,10 @@ A record that is refused (signature, size, schema, CAP rules, device right) goes
 ``x-lsg-dlq-error``; the consumer commits and goes on. When PostgreSQL or Kafka is away, the record is
 handed back uncommitted and retried. There is no per-partner rate limit on this door: the consumer's own
 pace is the limit.
+
+Every record, accepted or refused, leaves one row in the audit log (``lsg_shared.audit.delivery``), as a
+request at the HTTP door does: the partner (verified or only claimed), the status that door would have
+answered, the outcome or the refusal, the partition and offset.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from faststream.kafka.annotations import KafkaMessage
 from lsg_alerts.application import Inbound, Ingestor, Rejected
 from lsg_events import topics
 from lsg_events.alerts import DeviceHeartbeat
-from lsg_shared import dlq, metrics
+from lsg_shared import audit, dlq, metrics
 from lsg_shared.consumer import INFRASTRUCTURE_ERRORS, InfrastructureUnavailable
 from lsg_shared.service import Runtime
 
@@ -94,14 +98,40 @@ class PartnerDoor:
             result = await handler(self.rt.pool, msg, rate_limit=False)
             self._stall = 0
             metrics.EVENTS_CONSUMED.labels(CONSUMER, kind, result.outcome).inc()
+            self._audit(record, headers, kind, verified=True, status=result.status, outcome=result.outcome)
         except Rejected as rej:
             await self._dead_letter(record, rej.reason, rej.detail)
+            # As at the HTTP door: a refused signature (or a size checked before it) proves no identity.
+            verified = rej.status not in (401, 413)
+            self._audit(record, headers, kind, verified=verified, status=rej.status, outcome=rej.reason)
         except INFRASTRUCTURE_ERRORS as exc:
             await self._hand_back(exc)
         except Exception as exc:
             # A bug must not stop the partner door: the record is kept in the DLQ for replay after a fix.
             log.exception("partner record %s[%d]@%d failed", record.topic, record.partition, record.offset)
             await self._dead_letter(record, "handler-error", type(exc).__name__)
+            self._audit(record, headers, kind, verified=False, status=None, outcome="handler-error")
+
+    def _audit(
+        self, record: Any, headers: dict[str, str], kind: str, *, verified: bool, status: int | None, outcome: str
+    ) -> None:
+        """One audit row per record, like a request at the HTTP door (after the dead letter, when refused)."""
+        if self.rt.audit is None:
+            return
+        partner = headers.get(PARTNER, "").strip()
+        self.rt.audit.add(
+            audit.delivery(
+                self.rt.name,
+                # the kind header is the partner's text: only the two known kinds name an action
+                f"KAFKA {record.topic} {kind if kind in ('alert', 'heartbeat') else 'unknown'}",
+                subject=partner or None,
+                verified=verified and bool(partner),
+                resource={"partner_id": partner} if partner else {},
+                detail={"partition": record.partition, "offset": record.offset, "outcome": outcome},
+                status=status,
+                trace_id=audit.trace_id_of(headers.get("traceparent")),
+            )
+        )
 
     async def _hand_back(self, exc: BaseException) -> None:
         self._stall += 1
