@@ -467,7 +467,6 @@ def delivery(
     detail: Mapping[str, Any],
     status: int | None,
     trace_id: str | None = None,
-    occurred_at: datetime | None = None,
 ) -> tuple[Any, ...]:
     """A ``request`` row for something that did not come over HTTP: a partner's record on a Kafka door.
 
@@ -475,8 +474,7 @@ def delivery(
     (``'invalid'``); the status is what the HTTP door would have answered. Hand it to :meth:`AuditWriter.add`."""
     _check_detail(detail)
     auth = "partner" if verified else "invalid"
-    when = occurred_at or datetime.now(UTC)
-    return _row(when, service, "request", subject, auth, action, resource, detail, status, trace_id)
+    return _row(datetime.now(UTC), service, "request", subject, auth, action, resource, detail, status, trace_id)
 
 
 def _row(
