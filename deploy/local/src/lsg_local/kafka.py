@@ -252,10 +252,12 @@ class KafkaProcess:
         extra_properties: Mapping[str, str] | None = None,
         format_args: Sequence[str] = (),
         ready_probe: Callable[[], bool] | None = None,
+        quick_jit: bool = True,
     ) -> None:
         """``extra_properties`` are added to (and override) the generated ``server.properties``;
         ``format_args`` are appended to the ``StorageTool format`` command (e.g. ``--add-scram ...``);
-        ``ready_probe`` replaces the PLAINTEXT Metadata probe (for a broker with no PLAINTEXT listener)."""
+        ``ready_probe`` replaces the PLAINTEXT Metadata probe (for a broker with no PLAINTEXT listener);
+        ``quick_jit`` compiles with C1 only (see ``_launch``); off for a broker measured at its peak."""
         self.port = port
         self.controller_port = controller_port
         self.data_dir = Path(data_dir).resolve()
@@ -266,6 +268,7 @@ class KafkaProcess:
         self.extra_properties = dict(extra_properties or {})
         self.format_args = tuple(format_args)
         self.ready_probe = ready_probe
+        self.quick_jit = quick_jit
         self.pid_file = self.data_dir / "kafka.pid"
         self.config_file = self.data_dir / "server.properties"
         self.log4j_file = self.data_dir / "log4j2.properties"
@@ -429,14 +432,14 @@ class KafkaProcess:
         cmd = [
             java,
             # The heap is fixed, as Kafka's own start script fixes it: a heap that starts small keeps G1 in
-            # concurrent marking cycles. C1 only: on a two-core machine the C2 compiler took ~50 s of CPU
-            # in the broker's first minutes under load (`jstat -compiler`), enough to hold the services'
-            # tail latency above 0.5 s for two minutes after every start; with C1 it takes ~4 s, and the
-            # broker's steady CPU grows by about 0.05 of a core at 200 records/s. A local, single-node
-            # broker that restarts for every session and CI run pays the warm-up far more often.
+            # concurrent marking cycles. C1 only (quick_jit): on a two-core machine the C2 compiler took
+            # ~50 s of CPU in the broker's first minutes under load (`jstat -compiler`), enough to hold the
+            # services' tail latency above 0.5 s for two minutes after every start; with C1 it takes ~4 s,
+            # and the broker's steady CPU grows by about 0.05 of a core at 200 records/s. A local broker
+            # restarts for every session and CI run, so it pays the warm-up far more often than that.
             f"-Xmx{self.heap}",
             f"-Xms{self.heap}",
-            "-XX:TieredStopAtLevel=1",
+            *(["-XX:TieredStopAtLevel=1"] if self.quick_jit else []),
             "-XX:+UseG1GC",
             "-XX:MaxGCPauseMillis=20",
             "-XX:InitiatingHeapOccupancyPercent=35",
