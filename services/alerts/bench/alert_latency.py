@@ -36,6 +36,8 @@ from cryptography.fernet import Fernet
 from lsg_alerts.testing import cap_json, cap_xml, settlement_place, signed_headers
 from lsg_events import topics
 from lsg_shared.auth import hash_token
+from lsg_shared.kafka import ensure_topics
+from lsg_shared.settings import KafkaSettings
 
 ADMIN = "bench-admin-" + uuid.uuid4().hex
 
@@ -176,6 +178,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     group = f"alerts-bench-{uuid.uuid4().hex[:8]}"
     # The benchmark's partner door starts at the topic's end: replaying a week of other runs' records
     # (dead-lettered, as their partners are unknown here) would load the machine during the measurement.
+    # On a broker that has never run the suite the topic does not exist yet (the service creates the
+    # registry's topics at start-up): create them first, as the service would.
+    await ensure_topics(KafkaSettings(bootstrap=args.bootstrap), topics.TOPICS)
     await skip_to_end(args.bootstrap, group, topics.PARTNER_INPUT)
     dsn = f"{args.postgres.rstrip('/')}/{db_name}"
     env = {
