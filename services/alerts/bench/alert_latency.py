@@ -18,18 +18,23 @@ import argparse
 import asyncio
 import contextlib
 import json
+import multiprocessing
 import os
+import resource
 import signal
 import statistics
 import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
+import uvloop
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from cryptography.fernet import Fernet
 
@@ -83,11 +88,11 @@ class MachineProbe:
     @staticmethod
     def read() -> dict[str, float]:
         out: dict[str, float] = {}
-        for resource in ("cpu", "io"):
-            with contextlib.suppress(OSError), open(f"/proc/pressure/{resource}") as f:
+        for pressure in ("cpu", "io"):
+            with contextlib.suppress(OSError), open(f"/proc/pressure/{pressure}") as f:
                 for line in f:
                     kind, *fields = line.split()
-                    out[f"{resource}_{kind}_ms"] = int(fields[-1].split("=")[1]) / 1000  # total=<us>
+                    out[f"{pressure}_{kind}_ms"] = int(fields[-1].split("=")[1]) / 1000  # total=<us>
         with contextlib.suppress(OSError, ValueError, IndexError):
             with open("/proc/stat") as f:
                 cpu = f.readline().split()
@@ -148,6 +153,63 @@ def summary(values: list[float]) -> dict[str, float]:
         "max_ms": round(max(ms), 2) if ms else float("nan"),
         "mean_ms": round(statistics.fmean(ms), 2) if ms else float("nan"),
     }
+
+
+RAISED = b"lv.lsg.alert.raised.v1"
+
+
+def read_alerts(bootstrap: str, topic: str, pipe: Connection) -> None:
+    """The consumer that times ``alert.raised``, in a process of its own (librdkafka's C client).
+
+    In the load generator's event loop it shared one interpreter with 200 requests/s and stamped records only
+    when that loop got round to them; with aiokafka it also cost the machine a quarter of a core that the
+    service under test competes for. A partner's consumer runs elsewhere in production. ``perf_counter`` is
+    CLOCK_MONOTONIC, one clock for every process on the machine, so both sides' times compare directly.
+
+    Protocol on ``pipe``: sends "ready" once positioned at the partitions' ends; receives the set of alert ids
+    to wait for; sends back ({alert_id: read time}, this process's CPU seconds) once all were read or after 30 s.
+    """
+    from confluent_kafka import Consumer
+    from confluent_kafka import TopicPartition as Partition
+
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"bench-reader-{uuid.uuid4().hex[:8]}",
+            "enable.auto.commit": False,
+            # A long poll, answered by the broker as soon as a record arrives (fetch.min.bytes is 1).
+            "fetch.wait.max.ms": 500,
+        }
+    )
+    metadata = consumer.list_topics(topic, timeout=10).topics[topic]
+    # Explicit end offsets, resolved before "ready": a lazily resolved "latest" could skip the first records.
+    ends = [
+        Partition(topic, p, consumer.get_watermark_offsets(Partition(topic, p), timeout=10)[1])
+        for p in metadata.partitions
+    ]
+    consumer.assign(ends)
+    pipe.send("ready")
+    received: dict[str, float] = {}
+    expected: set[str] | None = None
+    deadline = float("inf")
+    try:
+        while expected is None or (time.monotonic() < deadline and not expected <= received.keys()):
+            # poll returns as soon as a record is there (consume would wait for its whole batch or timeout);
+            # what arrived with it is taken without waiting.
+            first = consumer.poll(0.05)
+            now = time.perf_counter()
+            records = [first, *consumer.consume(num_messages=1000, timeout=0)] if first is not None else []
+            for rec in records:
+                value = rec.value()
+                if rec.error() is None and value and dict(rec.headers() or ()).get("ce_type") == RAISED:
+                    received.setdefault(json.loads(value)["alert_id"], now)
+            if expected is None and pipe.poll():
+                expected = pipe.recv()
+                deadline = time.monotonic() + 30
+    finally:
+        consumer.close()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    pipe.send((received, usage.ru_utime + usage.ru_stime))
 
 
 async def skip_to_end(bootstrap: str, group_id: str, topic: str) -> None:
@@ -247,41 +309,22 @@ async def measure(args: argparse.Namespace, ports: list[int], pgids: list[int]) 
         r.raise_for_status()
         (await client.post(f"/v1/devices/{device}/install", json={}, headers=auth)).raise_for_status()
 
-        received: dict[str, float] = {}
-        consumer = AIOKafkaConsumer(
-            topics.ALERTS,
-            bootstrap_servers=args.bootstrap,
-            group_id=f"bench-reader-{uuid.uuid4().hex[:8]}",
-            auto_offset_reset="latest",
-            enable_auto_commit=False,
-            # A long poll: the broker answers a fetch as soon as a record arrives, so a short wait buys no
-            # latency, only empty fetches (5 ms cost the broker and this client ~0.09 of a core in all).
-            fetch_max_wait_ms=500,
+        # The reader's own process (spawned: no copy of this process's loop or sockets).
+        pipe, child_pipe = multiprocessing.get_context("spawn").Pipe()
+        reader = multiprocessing.get_context("spawn").Process(
+            target=read_alerts, args=(args.bootstrap, topics.ALERTS, child_pipe), daemon=True
         )
-        await consumer.start()
-        while not consumer.assignment():  # noqa: ASYNC110 (polling the client's state)
+        reader.start()
+        while not pipe.poll():  # noqa: ASYNC110 (waiting for the reader process to position itself)
             await asyncio.sleep(0.05)
-        for tp in consumer.assignment():
-            await consumer.position(tp)
-
-        async def read() -> None:
-            while True:
-                batch = await consumer.getmany(timeout_ms=50)
-                now = time.perf_counter()
-                for records in batch.values():
-                    for rec in records:
-                        headers = dict(rec.headers or ())
-                        if headers.get("ce_type") != b"lv.lsg.alert.raised.v1":
-                            continue
-                        received.setdefault(json.loads(rec.value)["alert_id"], now)
-
-        reader = asyncio.create_task(read())
+        assert pipe.recv() == "ready"
         sent: dict[str, tuple[float, float]] = {}
         errors: dict[str, int] = {}
         queue: asyncio.Queue[tuple[int, float] | None] = asyncio.Queue()
         host = "127.0.0.1"
         path = f"/v1/partners/{partner}/alerts"
-        build, media = (cap_xml, "application/cap+xml") if args.format == "xml" else (cap_json, "application/json")
+        build: Callable[..., bytes] = cap_xml if args.format == "xml" else cap_json
+        media = "application/cap+xml" if args.format == "xml" else "application/json"
 
         def request(i: int) -> bytes:
             body = build(identifier=f"bench-{i}-{uuid.uuid4().hex[:6]}", device_id=device, severity="Minor")
@@ -364,6 +407,8 @@ async def measure(args: argparse.Namespace, ports: list[int], pgids: list[int]) 
         reference_before = reference_seconds()
         load_before = os.getloadavg()[0]
         cpu_before = group_cpu_seconds(*pgids)
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        harness_cpu_before = usage.ru_utime + usage.ru_stime
         start = time.perf_counter()
         started_at = time.time()
         probe = MachineProbe()
@@ -378,18 +423,18 @@ async def measure(args: argparse.Namespace, ports: list[int], pgids: list[int]) 
             queue.put_nowait(None)
         await asyncio.gather(*workers)
         send_seconds = time.perf_counter() - start
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and not set(sent) <= set(received):  # noqa: ASYNC110
+        pipe.send(set(sent))
+        while not pipe.poll():  # noqa: ASYNC110 (the reader answers once it read them all, or after 30 s)
             await asyncio.sleep(0.1)
+        received, reader_cpu = pipe.recv()
+        reader.join(timeout=10)
         cpu_used = group_cpu_seconds(*pgids) - cpu_before
         probed_s = time.perf_counter() - start
+        harness = resource.getrusage(resource.RUSAGE_SELF)
+        harness_cpu = harness.ru_utime + harness.ru_stime - harness_cpu_before
         probing.cancel()
         with contextlib.suppress(BaseException):
             await probing
-        reader.cancel()
-        with contextlib.suppress(BaseException):
-            await reader
-        await consumer.stop()
         if profiler is not None:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 profiler.wait(timeout=30)
@@ -424,6 +469,12 @@ async def measure(args: argparse.Namespace, ports: list[int], pgids: list[int]) 
         # The stable figure on a shared machine: the service's CPU (all its processes) per accepted alert,
         # from the first request until every accepted alert was consumed (the relay's publishing included).
         "service_cpu_ms_per_request": round(cpu_used * 1000 / max(1, len(sent)), 3),
+        # The load generator's and the reader's CPU (reader from its start, so slightly over): what the
+        # service competes with on this machine beyond Kafka and PostgreSQL.
+        "harness_cpu_cores": {
+            "load_generator": round(harness_cpu / probed_s, 3),
+            "reader": round(reader_cpu / probed_s, 3),
+        },
         "load_average_before": round(load_before, 2),
         "reference_s_before": reference_before,
         "reference_s_after": reference_seconds(),
@@ -451,7 +502,7 @@ def main() -> None:
     parser.add_argument("--dump", metavar="FILE", help="write each alert's send time and delays to FILE")
     parser.add_argument("--py-spy", metavar="FILE", help="record a py-spy profile (raw format) of the service")
     args = parser.parse_args()
-    print(json.dumps(asyncio.run(run(args)), indent=2))
+    print(json.dumps(uvloop.run(run(args)), indent=2))
 
 
 if __name__ == "__main__":
