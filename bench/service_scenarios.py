@@ -66,12 +66,14 @@ async def background_load(bootstrap: str, suite: SuiteRecords, rate: float, stop
 
 
 def _child_pid(pid: int) -> int | None:
+    """The alerts service started by the latency script (which also runs its reader as a child process)."""
     import psutil
 
     with contextlib.suppress(psutil.Error):
-        children = psutil.Process(pid).children()
-        if children:
-            return int(children[0].pid)
+        for child in psutil.Process(pid).children():
+            with contextlib.suppress(psutil.Error):
+                if "lsg_alerts" in child.cmdline():
+                    return int(child.pid)
     return None
 
 
