@@ -545,8 +545,17 @@ class Ingestor:
         status = DeviceStatus(device["status"])
         revive = status in lifecycle.REVIVED_BY_HEARTBEAT
         supervised = revive or status in lifecycle.SUPERVISED
+        # Any heartbeat proves the device alive; its readings count only if none sent later was applied before.
+        # The two doors deliver out of order (a partner-topic backlog behind an HTTP heartbeat): a stale "battery
+        # 90 %" arriving after a fresh "14 %" must not resolve the low-battery alert the fresh one raised.
+        newest = not await db.newer_heartbeat_exists(conn, device["device_id"], hb["sent_at"])
         await db.record_heartbeat_on_device(
-            conn, device["device_id"], hb, now, self._offline_at(device, now) if supervised else None
+            conn,
+            device["device_id"],
+            hb,
+            now,
+            self._offline_at(device, now) if supervised else None,
+            readings=newest,
         )
         if revive:
             await self._change_status(
@@ -556,7 +565,7 @@ class Ingestor:
                 await self._auto_resolve(conn, device["offline_alert_id"], now, "heartbeat received")
                 await db.set_device_alert(conn, device["device_id"], "offline_alert_id", None)
         battery = hb.get("battery_pct")
-        if battery is not None:
+        if battery is not None and newest:
             low = battery < self.settings.low_battery_pct
             if low and device["low_battery_alert_id"] is None:
                 alert_id = await self._raise_supervision(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -129,3 +130,35 @@ async def test_missed_heartbeats_offline_alert_then_back_online(make_settings, k
         assert detail["battery_pct"] == 5.0
         assert detail["signal_dbm"] == -70.0
         assert detail["tamper"] is False
+
+
+async def test_a_late_older_heartbeat_changes_no_reading(make_settings, h) -> None:
+    """The doors deliver out of order (a partner-topic backlog behind an HTTP heartbeat): only the newest
+    reading counts, so a stale 'battery 90 %' neither resolves the low-battery alert nor overwrites 14 %."""
+    async with h.started(make_settings()) as client:
+        partner, secret = await h.create_partner(client)
+        device = await h.install_device(client, partner)
+        sent = datetime.now(UTC)
+
+        async def beat(at: datetime, battery: float) -> None:
+            hb = heartbeat_json(device, partner, battery_pct=battery, sent_at=at.isoformat())
+            r = await client.post(f"/v1/partners/{partner}/heartbeats", content=hb, headers=signed_headers(secret, hb))
+            assert r.status_code == 202, r.text
+            assert r.json()["outcome"] == "heartbeat"
+
+        async def low_battery_states() -> list[str]:
+            r = await client.get("/v1/alerts", params={"device_id": device, "limit": 50}, headers=h.AUTH_VIEWER)
+            assert r.status_code == 200, r.text
+            return [a["state"] for a in r.json()["items"] if a["kind"] == "low_battery"]
+
+        async def battery() -> float:
+            return float((await client.get(f"/v1/devices/{device}", headers=h.AUTH_VIEWER)).json()["battery_pct"])
+
+        await beat(sent, 14.0)
+        assert await low_battery_states() == ["raised"]
+        await beat(sent - timedelta(minutes=1), 90.0)  # sent before the 14 %, delivered after it
+        assert await low_battery_states() == ["raised"]
+        assert await battery() == 14.0
+        await beat(sent + timedelta(seconds=1), 95.0)  # the battery replaced
+        assert await low_battery_states() == ["resolved"]
+        assert await battery() == 95.0

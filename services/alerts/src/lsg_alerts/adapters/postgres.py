@@ -218,13 +218,26 @@ async def insert_heartbeat(conn: Conn, hb: dict[str, Any], now: datetime) -> boo
     return row is not None
 
 
+async def newer_heartbeat_exists(conn: Conn, device_id: str, sent_at: datetime) -> bool:
+    """Whether the device already reported a reading sent after `sent_at` (the primary key answers it)."""
+    return bool(
+        await conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM heartbeats WHERE device_id = $1 AND sent_at > $2)", device_id, sent_at
+        )
+    )
+
+
 async def record_heartbeat_on_device(
-    conn: Conn, device_id: str, hb: dict[str, Any], now: datetime, offline_at: datetime | None
+    conn: Conn, device_id: str, hb: dict[str, Any], now: datetime, offline_at: datetime | None, *, readings: bool
 ) -> None:
+    """The device was heard from now; its battery, signal and tamper readings are taken only when `readings`
+    (the heartbeat is the newest it sent: an older one delivered late must not overwrite a newer reading)."""
     await conn.execute(
         """
-        UPDATE devices SET last_heartbeat_at = $2, battery_pct = coalesce($3, battery_pct),
-               signal_dbm = coalesce($4, signal_dbm), tamper = $5, offline_at = $6
+        UPDATE devices SET last_heartbeat_at = $2, offline_at = $6,
+               battery_pct = CASE WHEN $7 THEN coalesce($3, battery_pct) ELSE battery_pct END,
+               signal_dbm = CASE WHEN $7 THEN coalesce($4, signal_dbm) ELSE signal_dbm END,
+               tamper = CASE WHEN $7 THEN $5 ELSE tamper END
         WHERE device_id = $1
         """,
         device_id,
@@ -233,6 +246,7 @@ async def record_heartbeat_on_device(
         hb.get("signal_dbm"),
         hb.get("tamper", False),
         offline_at,
+        readings,
     )
 
 
