@@ -194,6 +194,8 @@ def test_dashboard_in_chromium(
 
             # drill-down: programme -> country -> municipality -> settlements
             page.select_option("#drill-indicator", FIGURE)
+            # the country table of this indicator, not the one drawn before the choice, is the one to click in
+            playwright_api.expect(page.locator("#drill caption")).to_contain_text(title_ru, timeout=15_000)
             page.locator('#drill button[data-level="country"][data-key="LV"]').click()
             muni = page.locator('#drill button[data-level="municipality"]').first
             muni.wait_for(timeout=15_000)

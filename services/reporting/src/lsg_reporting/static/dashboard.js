@@ -3,6 +3,7 @@
   "use strict";
   const I18N = window.LSG_I18N;
   const POLL_MS = 5000;
+  const RETRY_MS = 1500;  // a failed breakdown read is tried again after this long
   const LEVELS = ["country", "municipality", "settlement"];
   const state = {
     lang: pickLang(),
@@ -149,7 +150,12 @@
       ? el("span", { "aria-current": "page" }, p.label())
       : el("button", { class: "link", type: "button", onclick: () => { state.path = state.path.slice(0, i + 1); renderDrill(); } }, p.label()))));
     let res;
-    try { res = await breakdown(code, level, area); } catch (e) { return; }
+    try { res = await breakdown(code, level, area); } catch (e) {
+      // A failed read (the service restarting, a dropped connection) is tried again while the choice stands,
+      // rather than leaving the previous table on screen as if it were the answer.
+      setTimeout(() => { if (code === state.drillCode && depth === state.path.length) renderDrill(); }, RETRY_MS);
+      return;
+    }
     if (code !== state.drillCode || depth !== state.path.length) return;  // a newer choice won
     const dec = decimalsOf(code);
     const box = $("drill");
