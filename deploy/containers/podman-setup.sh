@@ -27,6 +27,17 @@ if ((${#need[@]})); then
     fuse-overlayfs slirp4netns uidmap containernetworking-plugins catatonit >/dev/null
 fi
 
+# Containers find each other by name on a private network (the e2e test's services reach "postgres" and
+# "kafka"). With the CNI backend that is the dnsname plugin's job, a package Podman only recommends: without it
+# every service container failed with "Name or service not known".
+if [[ $(podman info --format '{{.Host.NetworkBackend}}' 2>/dev/null) == cni ]] && [[ ! -x /usr/lib/cni/dnsname ]] \
+   && [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then
+  echo "podman-setup: apt-get install golang-github-containernetworking-plugin-dnsname (container names on networks)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q >/dev/null || true
+  apt-get install -y -q --no-install-recommends golang-github-containernetworking-plugin-dnsname dnsmasq-base >/dev/null
+fi
+
 conf=/etc/containers/containers.conf
 begin="# >>> lsg-events (deploy/containers/podman-setup.sh)"
 end="# <<< lsg-events"
