@@ -548,14 +548,8 @@ class Ingestor:
         # Any heartbeat proves the device alive; its readings count only if none sent later was applied before.
         # The two doors deliver out of order (a partner-topic backlog behind an HTTP heartbeat): a stale "battery
         # 90 %" arriving after a fresh "14 %" must not resolve the low-battery alert the fresh one raised.
-        newest = not await db.newer_heartbeat_exists(conn, device["device_id"], hb["sent_at"])
-        await db.record_heartbeat_on_device(
-            conn,
-            device["device_id"],
-            hb,
-            now,
-            self._offline_at(device, now) if supervised else None,
-            readings=newest,
+        newest = await db.record_heartbeat_on_device(
+            conn, device["device_id"], hb, now, self._offline_at(device, now) if supervised else None
         )
         if revive:
             await self._change_status(

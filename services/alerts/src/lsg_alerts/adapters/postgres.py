@@ -218,27 +218,21 @@ async def insert_heartbeat(conn: Conn, hb: dict[str, Any], now: datetime) -> boo
     return row is not None
 
 
-async def newer_heartbeat_exists(conn: Conn, device_id: str, sent_at: datetime) -> bool:
-    """Whether the device already reported a reading sent after `sent_at` (the primary key answers it)."""
-    return bool(
-        await conn.fetchval(
-            "SELECT EXISTS (SELECT 1 FROM heartbeats WHERE device_id = $1 AND sent_at > $2)", device_id, sent_at
-        )
-    )
-
-
 async def record_heartbeat_on_device(
-    conn: Conn, device_id: str, hb: dict[str, Any], now: datetime, offline_at: datetime | None, *, readings: bool
-) -> None:
-    """The device was heard from now; its battery, signal and tamper readings are taken only when `readings`
-    (the heartbeat is the newest it sent: an older one delivered late must not overwrite a newer reading)."""
-    await conn.execute(
+    conn: Conn, device_id: str, hb: dict[str, Any], now: datetime, offline_at: datetime | None
+) -> bool:
+    """The device was heard from now. Its battery, signal and tamper readings are taken only if it sent no later
+    heartbeat that arrived first (an older one delivered late must not overwrite a newer reading): returns
+    whether they were (the primary key of ``heartbeats`` answers it, in the same statement)."""
+    newest = await conn.fetchval(
         """
         UPDATE devices SET last_heartbeat_at = $2, offline_at = $6,
-               battery_pct = CASE WHEN $7 THEN coalesce($3, battery_pct) ELSE battery_pct END,
-               signal_dbm = CASE WHEN $7 THEN coalesce($4, signal_dbm) ELSE signal_dbm END,
-               tamper = CASE WHEN $7 THEN $5 ELSE tamper END
+               battery_pct = CASE WHEN n.newest THEN coalesce($3, battery_pct) ELSE battery_pct END,
+               signal_dbm = CASE WHEN n.newest THEN coalesce($4, signal_dbm) ELSE signal_dbm END,
+               tamper = CASE WHEN n.newest THEN $5 ELSE tamper END
+        FROM (SELECT NOT EXISTS (SELECT 1 FROM heartbeats WHERE device_id = $1 AND sent_at > $7) AS newest) AS n
         WHERE device_id = $1
+        RETURNING n.newest
         """,
         device_id,
         now,
@@ -246,8 +240,9 @@ async def record_heartbeat_on_device(
         hb.get("signal_dbm"),
         hb.get("tamper", False),
         offline_at,
-        readings,
+        hb["sent_at"],
     )
+    return bool(newest)
 
 
 async def set_device_alert(conn: Conn, device_id: str, column: str, alert_id: UUID | None) -> None:
