@@ -22,7 +22,7 @@ fi
 # Third-party packages exactly as the lock says, hashes checked; then the workspace members (editable,
 # from this tree, without resolving anything further).
 uv pip sync --quiet --python .venv/bin/python --require-hashes requirements.lock
-members=(clients/lsg-events shared deploy/local deploy/demo)
+members=(clients/lsg-events shared deploy/local deploy/demo testkit)
 for svc in services/*/; do [ -f "$svc/pyproject.toml" ] && members+=("${svc%/}"); done
 uv pip install --quiet --python .venv/bin/python --no-deps "${members[@]/#/-e}"
 uv pip check --python .venv/bin/python
