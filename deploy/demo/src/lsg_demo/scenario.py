@@ -557,8 +557,11 @@ class Programme:
             )
         listed = await self.api.get("alerts", "/v1/alerts", params={"drills": "include", "limit": 500})
         self.state.existing_alerts = {a["identifier"] for a in listed["items"]}
+        # Only the demo's own devices: the service may hold others (a partner's quick start, another user's data);
+        # the demo neither knows their partners' secrets nor speaks for them.
+        own = {d.device_id for d in self.devices}
         for d in (await self.api.get("alerts", "/v1/devices"))["items"]:
-            if d["status"] not in ("planned",):
+            if d["status"] not in ("planned",) and d["device_id"] in own:
                 self.state.installed.add(d["device_id"])
 
     def _install_step(self, device: Device) -> Callable[[], Awaitable[None]]:
@@ -573,8 +576,9 @@ class Programme:
 
         return run
 
-    def _device(self, device_id: str) -> Device:
-        return next(d for d in self.devices if d.device_id == device_id)
+    def _device(self, device_id: str) -> Device | None:
+        """The demo's own device of that id; None for one the demo did not make."""
+        return next((d for d in self.devices if d.device_id == device_id), None)
 
     async def send_heartbeat(self, device: Device, *, http: bool = False, battery: float | None = None) -> None:
         rng = self.rng("hb", device.device_id, time.time_ns())
@@ -605,7 +609,9 @@ class Programme:
 
     async def heartbeat_round(self) -> None:
         for device_id in sorted(self.state.installed):
-            await self.send_heartbeat(self._device(device_id))
+            device = self._device(device_id)
+            if device is not None:
+                await self.send_heartbeat(device)
         if self.kafka is not None:
             await self.kafka.flush()
 
