@@ -7,7 +7,7 @@ reads ``lsg.alerts.events.v1``. For each alert it records the time the request w
 counts any queueing in the client too: no coordinated omission), the time the 202 came back, and the time
 the consumer read the matching ``alert.raised``.
 
-    uv run python services/alerts/bench/alert_latency.py --rate 200 --duration 60
+    uv run python bench/alerts_latency.py --rate 200 --duration 60
 
 Prints a JSON summary (p50/p95/p99/max in milliseconds). Not a test: nothing here asserts.
 """
@@ -269,7 +269,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         # other (the first applies the migrations), like a rollout.
         for port in ports:
             servers.append(
-                subprocess.Popen(  # noqa: S603, ASYNC220 (a fixed command line)
+                subprocess.Popen(  # noqa: ASYNC220 (a fixed command line)
                     [sys.executable, "-m", "lsg_alerts", "serve", "--port", str(port)],
                     env=env,
                     stdout=subprocess.DEVNULL if not args.verbose else None,
@@ -389,7 +389,7 @@ async def measure(args: argparse.Namespace, ports: list[int], pgids: list[int]) 
         await asyncio.sleep(0.5)
         profiler = None
         if args.py_spy:
-            profiler = subprocess.Popen(  # noqa: S603, ASYNC220 (a fixed command line, started once)
+            profiler = subprocess.Popen(  # noqa: ASYNC220 (a fixed command line, started once)
                 [
                     os.path.join(os.path.dirname(sys.executable), "py-spy"),
                     "record",

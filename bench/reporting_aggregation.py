@@ -8,7 +8,7 @@
    facts, commit. The rate is distinct events / seconds from the first to the last committed batch
    (start-up excluded; also reported with start-up included).
 
-    uv run python services/reporting/bench/bench_aggregation.py --events 1000000
+    uv run python bench/reporting_aggregation.py --events 1000000
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from pathlib import Path
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "services" / "reporting" / "tests"))
 
 from reporting_testkit import reset_topics
 

@@ -1,6 +1,6 @@
 """Scenario 4, the alert path, with background load on the reporting service.
 
-The latency itself is measured by the alerts service's own script (``services/alerts/bench/alert_latency.py``:
+The latency itself is measured by the alert-path script (``bench/alerts_latency.py``:
 it starts the alerts service, sends signed CAP alerts open-loop at a fixed rate and reads ``alert.raised``
 from Kafka). Around it, on the same bench broker, this scenario runs the reporting service (fresh database,
 its group starting at the topics' ends) and a producer writing generated suite events to the consumed
@@ -97,7 +97,7 @@ async def scenario_alert_path(args: argparse.Namespace, results: dict[str, Any])
             )
             cmd = [
                 PY,
-                "services/alerts/bench/alert_latency.py",
+                "bench/alerts_latency.py",
                 "--rate",
                 str(args.alert_rate),
                 "--duration",

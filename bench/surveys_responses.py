@@ -4,8 +4,8 @@ Starts the real service (``lsg-surveys serve``, uvicorn, one worker) on its own 
 Kafka and PostgreSQL, creates and opens a survey, then posts over HTTP with a number of concurrent clients.
 Every response is stored and its event written to the outbox (and published by the relay) as in production.
 
-    uv run python services/surveys/bench/bench_responses.py                       # defaults below
-    uv run python services/surveys/bench/bench_responses.py --singles 2000 --concurrency 16 --batches 20
+    uv run python bench/surveys_responses.py                       # defaults below
+    uv run python bench/surveys_responses.py --singles 2000 --concurrency 16 --batches 20
 
 Or against a running service: ``--base-url http://host:8001 --admin-token ... --editor-token ...``.
 """
@@ -28,7 +28,7 @@ import asyncpg
 import httpx
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "tests"))
+sys.path.insert(0, str(HERE.parent / "services" / "surveys" / "tests"))
 
 from surveys_support import response_body, survey_body  # noqa: E402
 
@@ -180,7 +180,7 @@ async def main() -> None:
             "LSG_LOG_LEVEL": "WARNING",
             "LSG_DB_POOL_MAX": "10",
         }
-        server = subprocess.Popen(  # noqa: ASYNC220, S603 (our own service, started before any measurement)
+        server = subprocess.Popen(  # noqa: ASYNC220 (our own service, started before any measurement)
             [sys.executable, "-m", "lsg_surveys", "serve", "--port", str(args.port)],
             env=env,
             stdout=subprocess.DEVNULL,
