@@ -9,6 +9,7 @@ import logging
 import math
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -42,6 +43,50 @@ class Problem(Exception):
         self.errors = errors
         self.headers = headers
         self.extra = extra
+
+
+def not_found(what: str, identifier: object) -> Problem:
+    """404: no `what` with this identifier (e.g. ``not_found("campaign", "S-1")``)."""
+    return Problem(404, "Not found", f"No {what} {str(identifier)!r}.", type_="not-found")
+
+
+def conflict(detail: str, **extra: Any) -> Problem:
+    """409: the request is valid but the resource's state does not allow it."""
+    return Problem(409, "Conflict", detail, type_="conflict", **extra)
+
+
+def invalid(errors: list[dict[str, Any]], detail: str | None = None, **extra: Any) -> Problem:
+    """422 naming each bad field: ``errors`` items are ``{"field", "message"[, "value"]}``."""
+    fields = ", ".join(dict.fromkeys(str(e.get("field", "body")) for e in errors))
+    return Problem(
+        422,
+        "Invalid request",
+        detail or f"Invalid field(s): {fields}",
+        type_="validation-error",
+        errors=errors,
+        **extra,
+    )
+
+
+def invalid_field(field: str, message: str, value: Any = None) -> Problem:
+    """422 for one bad field."""
+    item: dict[str, Any] = {"field": field, "message": message}
+    if value is not None:
+        item["value"] = value
+    return invalid([item])
+
+
+def _database_problem(exc: asyncpg.PostgresError) -> tuple[int, str, str, str] | None:
+    """The 4xx a database data error stands for, when a bad value got past the route's checks."""
+    if isinstance(exc, asyncpg.ForeignKeyViolationError):
+        return 422, "Unknown reference", "A referenced record does not exist.", "unknown-reference"
+    if isinstance(exc, asyncpg.UniqueViolationError):
+        return 409, "Conflict", "A record with this identifier exists already.", "conflict"
+    if isinstance(exc, (asyncpg.CheckViolationError, asyncpg.NotNullViolationError)):
+        return 422, "Invalid request", "A value breaks a rule of the stored data.", "validation-error"
+    if isinstance(exc, asyncpg.DataError):  # class 22: out of range, bad text, untranslatable character...
+        return 422, "Invalid request", "A value cannot be stored as given.", "validation-error"
+    return None
 
 
 def _clean(value: Any) -> Any:
@@ -153,6 +198,19 @@ def install(app: FastAPI) -> None:
             instance=request.url.path,
             headers=getattr(exc, "headers", None),
         )
+
+    @app.exception_handler(asyncpg.PostgresError)
+    async def _database(request: Request, exc: asyncpg.PostgresError) -> JSONResponse:
+        # The last line of defence: a data error is the client's value, not our fault. The constraint or
+        # column names what was wrong without echoing the value.
+        mapped = _database_problem(exc)
+        if mapped is None:
+            return await _unexpected(request, exc)
+        status, title, detail, type_ = mapped
+        log.warning("database refused a value on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+        where = getattr(exc, "constraint_name", None) or getattr(exc, "column_name", None)
+        errors = [{"field": where or "body", "message": detail, "code": exc.sqlstate or ""}]
+        return problem_response(status, title, detail, type_=type_, instance=request.url.path, errors=errors)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING, Any
 from aiokafka import TopicPartition
 
 from lsg_shared import metrics
+from lsg_shared.health import readiness
 
 if TYPE_CHECKING:
-    from lsg_shared.service import Runtime
+    from lsg_shared.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +52,6 @@ def sample_pool(rt: Runtime) -> None:
 
 
 async def sample_readiness(rt: Runtime) -> bool:
-    from lsg_shared.service import readiness
-
     checks = await readiness(rt, rt.migrations)
     for name, check in checks.items():
         metrics.DEPENDENCY_UP.labels(rt.name, name).set(1 if check.get("ok") else 0)

@@ -9,7 +9,8 @@ from lsg_alerts.application import Ingestor
 from lsg_alerts.entrypoints import http, partner_topic
 from lsg_alerts.entrypoints.supervision import Supervisor
 from lsg_alerts.settings import AlertsSettings
-from lsg_shared.service import Runtime, build_app
+from lsg_shared.app import build_app
+from lsg_shared.runtime import Runtime
 
 DESCRIPTION = "Emergency-communication devices, partner CAP alerts and the alert lifecycle."
 

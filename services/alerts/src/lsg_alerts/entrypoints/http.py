@@ -26,7 +26,7 @@ from lsg_events.i18n import LocalizedText
 from lsg_shared import audit
 from lsg_shared.auth import Principal, ensure_scope, require
 from lsg_shared.problems import Problem
-from lsg_shared.service import Runtime, runtime
+from lsg_shared.runtime import Runtime, runtime
 
 # Partner doors authenticate by HMAC signature; the validator is a public tool for partners.
 PUBLIC_ROUTES = (
@@ -47,7 +47,7 @@ async def ingestor(request: Request) -> Ingestor:
 
 
 async def _runtime(request: Request) -> Runtime:
-    """``lsg_shared.service.runtime`` without the thread hop a plain-function dependency costs."""
+    """``lsg_shared.runtime.runtime`` without the thread hop a plain-function dependency costs."""
     return runtime(request)
 
 

@@ -39,7 +39,7 @@ from lsg_events import topics
 from lsg_events.alerts import DeviceHeartbeat
 from lsg_shared import audit, dlq, metrics
 from lsg_shared.consumer import INFRASTRUCTURE_ERRORS, InfrastructureUnavailable
-from lsg_shared.service import Runtime
+from lsg_shared.runtime import Runtime
 
 log = logging.getLogger(__name__)
 

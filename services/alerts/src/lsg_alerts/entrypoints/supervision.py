@@ -14,7 +14,7 @@ import logging
 from lsg_alerts.adapters import gauges
 from lsg_alerts.application import Ingestor
 from lsg_shared.consumer import INFRASTRUCTURE_ERRORS
-from lsg_shared.service import Runtime
+from lsg_shared.runtime import Runtime
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,9 @@ from lsg_reporting.entrypoints.routes import router
 from lsg_reporting.rebuild import CONSUMED_TOPICS
 from lsg_reporting.service import Aggregator, FigurePublisher, ReportingConsumer
 from lsg_reporting.settings import ReportingSettings
+from lsg_shared.app import build_app
 from lsg_shared.consumer import subscribe
-from lsg_shared.service import Runtime, build_app
+from lsg_shared.runtime import Runtime
 
 DESCRIPTION = "Programme indicators: target vs actual by region and period."
 TAGS = [

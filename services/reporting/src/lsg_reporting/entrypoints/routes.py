@@ -29,7 +29,7 @@ from lsg_reporting.service import until_of
 from lsg_shared import outbox
 from lsg_shared.auth import Principal, ensure_scope, require
 from lsg_shared.problems import Problem
-from lsg_shared.service import Runtime, runtime
+from lsg_shared.runtime import Runtime, runtime
 
 router = APIRouter(prefix="/v1")
 PUBLIC_READS = (

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from lsg_shared.service import Runtime, build_app
+from lsg_shared.app import build_app
+from lsg_shared.runtime import Runtime
 from lsg_surveys.domain.privacy import Pseudonymizer
 from lsg_surveys.entrypoints.errors import ImportBodyLimit, install_scrubbing
 from lsg_surveys.entrypoints.routes import router

@@ -20,7 +20,7 @@ from lsg_events.geography import Place
 from lsg_shared.auth import Principal, ensure_scope, require
 from lsg_shared.db import Conn
 from lsg_shared.problems import Problem
-from lsg_shared.service import Runtime, runtime
+from lsg_shared.runtime import Runtime, runtime
 from lsg_training import application as app_
 from lsg_training.adapters import documents
 from lsg_training.adapters import postgres as repo

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from lsg_shared.service import build_app
+from lsg_shared.app import build_app
 from lsg_training.entrypoints.api import router
 from lsg_training.settings import TrainingSettings
 

@@ -3,7 +3,7 @@
 ``build_app`` returns a FastAPI application whose lifespan connects PostgreSQL (applying migrations),
 creates the registry's topics, starts the FastStream Kafka broker and the outbox relay, and stops them all
 in order on shutdown. It serves ``/health/live``, ``/health/ready`` (Kafka reachable, PostgreSQL reachable,
-migrations applied) and ``/metrics``. Services add their routers, consumers and background tasks.
+migrations applied) and ``/metrics`` (``health.py``). Services add their routers, consumers and background tasks.
 """
 
 from __future__ import annotations
@@ -12,73 +12,32 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
-import asyncpg
-from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi import APIRouter, FastAPI
 from faststream.kafka import KafkaBroker
-from faststream.specification import AsyncAPI
-from faststream.specification.asyncapi.site import get_asyncapi_html
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from lsg_events import ALL_EVENTS, topics
-from lsg_events.base import EventData
-from lsg_events.envelope import CloudEvent
-from lsg_shared import audit, db, metrics, migrate, problems, sampler
+from lsg_shared import audit, db, migrate, problems, sampler
 from lsg_shared.audit import AuditWriter
 from lsg_shared.auth import registry_from_settings
+from lsg_shared.health import health_router
 from lsg_shared.http import BodyLimitMiddleware, MetricsMiddleware
+from lsg_shared.inputs import InputGuardMiddleware
 from lsg_shared.kafka import ensure_topics, make_broker
 from lsg_shared.outbox import OutboxRelay
+from lsg_shared.runtime import Runtime
 from lsg_shared.settings import ServiceSettings
 from lsg_shared.telemetry import setup_logging, setup_metrics, setup_tracing
 
 log = logging.getLogger(__name__)
 
-Hook = Callable[["Runtime"], Awaitable[None]]
-
-
-@dataclass
-class Runtime:
-    """What a running service holds: settings, broker, pool, relay. Routes reach it via `runtime(request)`."""
-
-    name: str
-    package: str
-    settings: ServiceSettings
-    broker: KafkaBroker
-    source: str
-    _pool: asyncpg.Pool | None = None
-    relay: OutboxRelay | None = None
-    broker_started: bool = False
-    migrations: list[migrate.Migration] = field(default_factory=list)
-    tasks: list[asyncio.Task[Any]] = field(default_factory=list)
-    audit: AuditWriter | None = None
-
-    @property
-    def pool(self) -> asyncpg.Pool:
-        if self._pool is None:
-            raise RuntimeError("the database pool is not open yet")
-        return self._pool
-
-    def event(self, data: EventData, **kwargs: Any) -> CloudEvent:
-        """A CloudEvent from this service (``source`` is the service's URI reference)."""
-        return CloudEvent(data=data, source=self.source, **kwargs)
-
-    async def publish_raw(self, value: bytes, *, topic: str, key: bytes | None, headers: dict[str, str]) -> Any:
-        return await self.broker.publish(value, topic=topic, key=key, headers=headers)
+Hook = Callable[[Runtime], Awaitable[None]]
 
 
 async def _as_coroutine(awaitable: Awaitable[None]) -> None:
     await awaitable
-
-
-def runtime(request: Request) -> Runtime:
-    """FastAPI dependency: the service's runtime."""
-    rt: Runtime = request.app.state.runtime
-    return rt
 
 
 async def _start_broker_when_possible(rt: Runtime) -> None:
@@ -206,35 +165,12 @@ def build_app(
     app.state.audit = audit_writer
     problems.install(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(InputGuardMiddleware)
     # Outside the body limit, so a 413 is audited too.
     app.add_middleware(audit.AuditMiddleware, writer=audit_writer, trusted_proxies=settings.trusted_proxies)
     app.add_middleware(MetricsMiddleware, service=name)
 
-    health = APIRouter(tags=["operations"])
-
-    @health.get("/health/live", summary="Liveness: the process answers")
-    async def live() -> dict[str, str]:
-        return {"status": "ok"}
-
-    @health.get("/health/ready", summary="Readiness: Kafka and PostgreSQL reachable, migrations applied")
-    async def ready() -> JSONResponse:
-        checks = await readiness(rt, all_migrations)
-        ok = all(c["ok"] for c in checks.values())
-        return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503)
-
-    @health.get("/metrics", summary="Prometheus metrics", include_in_schema=True)
-    async def prometheus() -> Response:
-        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
-
-    @health.get("/asyncapi.json", summary="AsyncAPI 3.0 document of this service's topics", include_in_schema=True)
-    async def asyncapi_json() -> Response:
-        return Response(_asyncapi(broker, title, version).to_json(), media_type="application/json")
-
-    @health.get("/asyncapi", summary="AsyncAPI documentation page", response_class=HTMLResponse)
-    async def asyncapi_page() -> HTMLResponse:
-        return HTMLResponse(get_asyncapi_html(_asyncapi(broker, title, version), try_it_out_path=None))
-
-    app.include_router(health)
+    app.include_router(health_router(rt, title=title, version=version))
     app.include_router(audit.router)
     for router in routers:
         app.include_router(router)
@@ -260,41 +196,3 @@ def _document_publishers(broker: KafkaBroker, service: str) -> None:
                 description=f"{model.description} CloudEvents type `{model.event_type}`, key {model.key_field}.",
                 schema=model,
             )
-
-
-def _asyncapi(broker: KafkaBroker, title: str, version: str) -> Any:
-    return AsyncAPI(broker, title=title, version=version, schema_version="3.0.0").to_specification()
-
-
-async def readiness(rt: Runtime, all_migrations: list[migrate.Migration]) -> dict[str, dict[str, Any]]:
-    checks: dict[str, dict[str, Any]] = {}
-    try:
-        if rt._pool is None:
-            raise RuntimeError("pool not open")
-        async with rt.pool.acquire(timeout=2) as conn:
-            await conn.fetchval("SELECT 1", timeout=2)
-            missing = await migrate.pending(conn, all_migrations)
-        checks["postgres"] = {"ok": True}
-        checks["migrations"] = {"ok": not missing, "pending": [f"{m.component}:{m.version:04d}" for m in missing]}
-    except Exception as exc:
-        checks["postgres"] = {"ok": False, "error": type(exc).__name__}
-        checks["migrations"] = {"ok": False, "error": "database unreachable"}
-    kafka_ok = False
-    if rt.broker_started:
-        try:
-            kafka_ok = bool(await rt.broker.ping(timeout=2))
-        except Exception:
-            kafka_ok = False
-    checks["kafka"] = {"ok": kafka_ok}
-    if rt.relay is not None:
-        # A relay that cannot publish (Kafka down) is no reason to stop taking requests -- the outbox holds them;
-        # a relay task that has ended is: nothing written from now on would ever be published.
-        task = next((t for t in rt.tasks if t.get_name().endswith("-outbox-relay")), None)
-        running = task is not None and not task.done()
-        checks["outbox_relay"] = {
-            "ok": running,
-            "running": running,
-            "publishing": rt.relay.healthy,
-            "last_error": rt.relay.last_error,
-        }
-    return checks
