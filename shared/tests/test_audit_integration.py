@@ -1,47 +1,129 @@
-"""The audit log on real PostgreSQL, through the services' own apps: alerts (partner management, the signed
-partner doors) and surveys (a response's answers never reach the log); export as JSON, CSV and from lsg-admin;
-retention. Each test has its own database."""
+"""The audit log on real PostgreSQL, through a minimal app of its own built with the shared app factory: request
+rows (who, from where, refusals included), changes recorded in a route's transaction, a signed door's partner,
+answers in a body never stored; export as JSON, CSV and from lsg-admin; retention. Each test has its own database.
+
+What only a service can show (the alerts service's partner management and its signed doors) is tested there:
+``services/alerts/tests/integration/test_audit_door.py``."""
 
 from __future__ import annotations
 
 import asyncio
 import csv
+import hashlib
+import hmac
 import io
 import json
-import sys
+import secrets
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import pytest
-from cryptography.fernet import Fernet
+from fastapi import APIRouter, FastAPI, Request
+from pydantic import BaseModel
 
-from lsg_alerts.entrypoints.app import create_app as alerts_app
-from lsg_alerts.settings import AlertsSettings
-from lsg_alerts.testing import heartbeat_json, settlement_place, signed_headers
 from lsg_local import testing
-from lsg_shared import admin, audit
+from lsg_shared import admin, audit, migrate
+from lsg_shared.app import build_app
 from lsg_shared.auth import hash_token
-from lsg_shared.settings import KafkaSettings
+from lsg_shared.deps import Admin, Editor, RuntimeDep
+from lsg_shared.problems import Problem
+from lsg_shared.runtime import Runtime
+from lsg_shared.settings import KafkaSettings, ServiceSettings
+from lsg_testkit.tokens import api_tokens, bearer, grant
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres, pytest.mark.kafka]
 
 ADMIN, EDITOR, VIEWER = "audit-admin-token", "audit-editor-token", "audit-viewer-token"
-TOKENS = json.dumps(
-    [
-        {"sha256": hash_token(ADMIN), "subject": "ops-admin", "roles": ["admin"]},
-        {"sha256": hash_token(EDITOR), "subject": "duty-officer-7", "roles": ["editor"], "countries": ["LV"]},
-        {"sha256": hash_token(VIEWER), "subject": "dashboard", "roles": ["viewer"]},
-    ]
+TOKENS = api_tokens(
+    grant(ADMIN, "ops-admin", ["admin"]),
+    grant(EDITOR, "duty-officer-7", ["editor"], countries=["LV"]),
+    grant(VIEWER, "dashboard", ["viewer"]),
 )
 PROXY = {"x-forwarded-for": "203.0.113.9", "user-agent": "audit-test/1.0", "x-request-id": "req-audit-1"}
+PERSONAL_MARKERS = ("Jānis", "Bērziņš", "+371", "3712000", "Privāts komentārs", "zvaniet")
 
 
-def bearer(token: str) -> dict[str, str]:
-    return {"authorization": f"Bearer {token}"}
+def signature(secret: str, body: bytes) -> str:
+    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
+# ---- the minimal app: a few routes that do what the audit log must record ------------------------------------
+class NewPartner(BaseModel):
+    partner_id: str
+
+
+class SurveyResponse(BaseModel):
+    submission_id: str
+    respondent: dict[str, str]
+    answers: dict[str, Any]
+
+
+async def shared_migrations(rt: Runtime) -> None:
+    # The app's package is lsg_shared itself, which has no service migrations to add: apply the shared ones only.
+    async with rt.pool.acquire() as conn:
+        await migrate.apply(conn, migrate.discover("lsg_shared"))
+
+
+def minimal_app(settings: ServiceSettings) -> FastAPI:
+    """Partners with secrets (created and rotated by admins), a door signed with a partner's secret, and a survey
+    response route (editors): a request row each, a change row for each partner change."""
+    secrets_of: dict[str, dict[str, str]] = {}  # partner -> secret id -> secret
+    router = APIRouter()
+
+    def new_secret(partner_id: str) -> tuple[str, str]:
+        secret_id, secret = f"s-{secrets.token_hex(4)}", secrets.token_urlsafe(24)
+        secrets_of.setdefault(partner_id, {})[secret_id] = secret
+        return secret_id, secret
+
+    @router.post("/v1/partners", status_code=201)
+    async def create_partner(body: NewPartner, rt: RuntimeDep, _: Admin) -> dict[str, str]:
+        secret_id, secret = new_secret(body.partner_id)
+        async with rt.uow.begin() as tx:
+            await audit.change(
+                tx.conn, "partner.created", resource={"partner_id": body.partner_id}, detail={"secret_id": secret_id}
+            )
+        return {"partner_id": body.partner_id, "secret_id": secret_id, "secret": secret}
+
+    @router.post("/v1/partners/{partner_id}/secrets", status_code=201)
+    async def rotate_secret(partner_id: str, rt: RuntimeDep, _: Admin) -> dict[str, str]:
+        secret_id, secret = new_secret(partner_id)
+        async with rt.uow.begin() as tx:
+            await audit.change(
+                tx.conn, "partner.secret_rotated", resource={"partner_id": partner_id}, detail={"secret_id": secret_id}
+            )
+        return {"secret_id": secret_id, "secret": secret}
+
+    @router.post("/v1/partners/{partner_id}/heartbeats", status_code=202)
+    async def heartbeat(partner_id: str, request: Request) -> dict[str, str]:
+        body, claimed = await request.body(), request.headers.get("x-signature", "")
+        verified = any(
+            hmac.compare_digest(claimed, signature(s, body)) for s in secrets_of.get(partner_id, {}).values()
+        )
+        audit.identify_partner(request, partner_id, verified=verified)
+        if not verified:
+            raise Problem(401, "Unauthorized", "The signature does not verify with any of the partner's secrets.")
+        return {"status": "accepted"}
+
+    @router.post("/v1/campaigns/{campaign_id}/responses", status_code=201)
+    async def respond(campaign_id: str, body: SurveyResponse, _: Editor) -> dict[str, str]:
+        return {"campaign_id": campaign_id, "submission_id": body.submission_id}
+
+    return build_app(
+        name="audit-test",
+        package="lsg_shared",
+        settings=settings,
+        title="audit test",
+        description="A minimal service for the audit log's tests",
+        routers=[router],
+        on_startup=[shared_migrations],
+        run_relay=False,
+        migrate_on_start=False,
+    )
+
+
+# ---- helpers and fixtures ---------------------------------------------------------------------------------------
 async def all_rows_as_text(dsn: str) -> list[str]:
     conn = await asyncpg.connect(dsn)
     try:
@@ -58,53 +140,38 @@ async def export(client: Any, **params: Any) -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def alerts_settings(database_url: str, kafka_bootstrap: str) -> AlertsSettings:
-    return AlertsSettings(
+def settings(database_url: str, kafka_bootstrap: str) -> ServiceSettings:
+    return ServiceSettings(
         database_url=database_url,
-        kafka=KafkaSettings(bootstrap=kafka_bootstrap),
+        kafka=KafkaSettings(bootstrap=kafka_bootstrap, create_topics=False),
         api_tokens=TOKENS,
-        alerts_secrets_key=Fernet.generate_key().decode(),
-        partner_group_id=testing.unique("audit-partner-group"),
         trusted_proxies="127.0.0.1",  # httpx's in-process transport calls from 127.0.0.1
     )
 
 
-async def test_partner_management_is_audited_without_any_secret(alerts_settings: AlertsSettings) -> None:
+# ---- the tests ----------------------------------------------------------------------------------------------------
+async def test_requests_changes_and_a_signed_door_are_audited_without_any_secret(settings: ServiceSettings) -> None:
     partner = testing.unique("vendor")
-    async with testing.running_app(alerts_app(alerts_settings)) as client:
-        r = await client.post(
-            "/v1/partners", json={"partner_id": partner, "kind": "vendor"}, headers={**bearer(ADMIN), **PROXY}
-        )
+    async with testing.running_app(minimal_app(settings)) as client:
+        r = await client.post("/v1/partners", json={"partner_id": partner}, headers={**bearer(ADMIN), **PROXY})
         assert r.status_code == 201, r.text
-        first_id, first = r.json()["new_secret"]["secret_id"], r.json()["new_secret"]["secret"]
+        first_id, first = r.json()["secret_id"], r.json()["secret"]
         r = await client.post(f"/v1/partners/{partner}/secrets", headers=bearer(ADMIN))
         assert r.status_code == 201, r.text
         second_id, second = r.json()["secret_id"], r.json()["secret"]
-        r = await client.post(f"/v1/partners/{partner}/secrets", headers=bearer(ADMIN))
-        third_id, third = r.json()["secret_id"], r.json()["secret"]
-        device = testing.unique("siren")
-        r = await client.post(
-            "/v1/devices",
-            json={"device_id": device, "kind": "siren", "place": settlement_place(), "partner_id": partner},
-            headers=bearer(EDITOR),
-        )
-        assert r.status_code == 201, r.text
-        r = await client.put(f"/v1/partners/{partner}/devices", json={"device_ids": [device]}, headers=bearer(ADMIN))
-        assert r.status_code == 200, r.text
-        assert (
-            await client.delete(f"/v1/partners/{partner}/secrets/{second_id}", headers=bearer(ADMIN))
-        ).status_code == 204
 
         # Refusals: no token, an unknown token, too low a role.
         assert (await client.post(f"/v1/partners/{partner}/secrets")).status_code == 401
         assert (await client.post(f"/v1/partners/{partner}/secrets", headers=bearer("stolen?"))).status_code == 401
         assert (await client.post(f"/v1/partners/{partner}/secrets", headers=bearer(EDITOR))).status_code == 403
 
-        # The signed partner door: a verified heartbeat, and a forged one.
-        body = heartbeat_json(device, partner)
-        r = await client.post(f"/v1/partners/{partner}/heartbeats", content=body, headers=signed_headers(third, body))
-        assert r.status_code != 401, r.text
-        forged = signed_headers(first, body)  # a retired secret
+        # The signed door: a verified heartbeat, and a forged one.
+        body = json.dumps({"device_id": "siren-1", "battery": 90}).encode()
+        r = await client.post(
+            f"/v1/partners/{partner}/heartbeats", content=body, headers={"x-signature": signature(second, body)}
+        )
+        assert r.status_code == 202, r.text
+        forged = {"x-signature": signature("not-a-secret-of-theirs", body)}
         assert (
             await client.post(f"/v1/partners/{partner}/heartbeats", content=body, headers=forged)
         ).status_code == 401
@@ -126,19 +193,14 @@ async def test_partner_management_is_audited_without_any_secret(alerts_settings:
         assert len(created["trace_id"]) == 32
 
         assert changes["partner.created"]["resource"] == {"partner_id": partner}
-        assert changes["partner.created"]["detail"] == {"kind": "vendor", "secret_id": first_id}
+        assert changes["partner.created"]["detail"] == {"secret_id": first_id}
         assert changes["partner.created"]["subject"] == "ops-admin"
-        rotated = [i for i in items if i["action"] == "partner.secret_rotated"]
-        assert [r["detail"]["secret_id"] for r in rotated] == [second_id, third_id]
-        assert rotated[1]["detail"]["retired_secret_ids"] == [first_id]  # beyond two active, the oldest goes
-        assert sorted(rotated[1]["detail"]["active_secret_ids"]) == sorted([second_id, third_id])
-        assert changes["partner.devices_set"]["detail"] == {"device_ids": [device]}
-        assert changes["partner.secret_retired"]["resource"] == {"partner_id": partner, "secret_id": second_id}
+        assert changes["partner.created"]["request_id"] == "req-audit-1"  # the change shares its request's context
+        assert changes["partner.secret_rotated"]["detail"] == {"secret_id": second_id}
 
         rotate = "POST /v1/partners/{partner_id}/secrets"
         outcomes = [(i["auth"], i["subject"], i["status"]) for i in requests if i["action"] == rotate]
         assert outcomes == [
-            ("static", "ops-admin", 201),
             ("static", "ops-admin", 201),
             ("anonymous", None, 401),
             ("invalid", None, 401),
@@ -146,18 +208,18 @@ async def test_partner_management_is_audited_without_any_secret(alerts_settings:
         ]
         door = [i for i in requests if i["action"] == "POST /v1/partners/{partner_id}/heartbeats"]
         assert [(i["auth"], i["subject"], i["status"]) for i in door] == [
-            ("partner", partner, door[0]["status"]),
+            ("partner", partner, 202),
             ("invalid", partner, 401),  # who it claimed to be; the signature did not verify
         ]
 
     # The whole of every row, searched for each secret and token: none is there.
-    text = "\n".join(await all_rows_as_text(alerts_settings.database_url))
-    for secret in (first, second, third, ADMIN, EDITOR, hash_token(ADMIN)):
+    text = "\n".join(await all_rows_as_text(settings.database_url))
+    for secret in (first, second, ADMIN, EDITOR, hash_token(ADMIN)):
         assert secret not in text
 
 
-async def test_export_is_admin_only_pages_and_speaks_csv(alerts_settings: AlertsSettings) -> None:
-    async with testing.running_app(alerts_app(alerts_settings)) as client:
+async def test_export_is_admin_only_pages_and_speaks_csv(settings: ServiceSettings) -> None:
+    async with testing.running_app(minimal_app(settings)) as client:
         for i in range(3):
             r = await client.post(
                 "/v1/partners", json={"partner_id": f"p-{i}-{testing.unique('x')}"}, headers=bearer(ADMIN)
@@ -205,10 +267,10 @@ async def test_export_is_admin_only_pages_and_speaks_csv(alerts_settings: Alerts
 
 
 async def test_rows_survive_shutdown_and_lsg_admin_exports_and_prunes(
-    alerts_settings: AlertsSettings, tmp_path: Path
+    settings: ServiceSettings, tmp_path: Path
 ) -> None:
-    settings = alerts_settings.model_copy(update={"audit_flush_interval_s": 60.0})  # only the final flush writes
-    async with testing.running_app(alerts_app(settings)) as client:
+    settings = settings.model_copy(update={"audit_flush_interval_s": 60.0})  # only the final flush writes
+    async with testing.running_app(minimal_app(settings)) as client:
         r = await client.post("/v1/partners", json={"partner_id": testing.unique("late")}, headers=bearer(ADMIN))
         assert r.status_code == 201
         assert (await client.post("/v1/partners", json={})).status_code == 401
@@ -231,7 +293,7 @@ async def test_rows_survive_shutdown_and_lsg_admin_exports_and_prunes(
     try:
         await conn.execute(
             "INSERT INTO lsg_audit_log (occurred_at, service, kind, auth, action) "
-            "VALUES (now() - interval '500 days', 'alerts', 'request', 'anonymous', 'POST /old')"
+            "VALUES (now() - interval '500 days', 'audit-test', 'request', 'anonymous', 'POST /old')"
         )
     finally:
         await conn.close()
@@ -242,42 +304,28 @@ async def test_rows_survive_shutdown_and_lsg_admin_exports_and_prunes(
     assert len(text) >= 3
 
 
-async def test_survey_answers_never_reach_the_audit_log(database_url: str, kafka_bootstrap: str) -> None:
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "services" / "surveys" / "tests"))
-    from surveys_support import (  # type: ignore[import-not-found]
-        ADMIN as SURVEYS_ADMIN,
-    )
-    from surveys_support import (
-        EDITOR as SURVEYS_EDITOR,
-    )
-    from surveys_support import (
-        PERSONAL_MARKERS,
-        response_body,
-        settings,
-        survey_body,
-    )
-
-    from lsg_surveys.entrypoints.app import create_app
-
+async def test_survey_answers_never_reach_the_audit_log(settings: ServiceSettings) -> None:
     cid = testing.unique("audit-survey")
-    async with testing.running_app(create_app(settings(database_url, kafka_bootstrap))) as client:
-        assert (
-            await client.post("/v1/campaigns", json=survey_body(cid), headers=bearer(SURVEYS_ADMIN))
-        ).status_code == 201
-        assert (await client.post(f"/v1/campaigns/{cid}/open", headers=bearer(SURVEYS_ADMIN))).status_code == 200
-        body = response_body(1)
-        r = await client.post(f"/v1/campaigns/{cid}/responses", json=body, headers=bearer(SURVEYS_EDITOR))
+    body: dict[str, Any] = {
+        "submission_id": "sub-1",
+        "respondent": {"name": "Jānis Bērziņš 1", "phone": "+371 20000001"},
+        "answers": {"q_dialogue": 4, "q_comment": "Privāts komentārs: zvaniet man"},
+    }
+    async with testing.running_app(minimal_app(settings)) as client:
+        r = await client.post(f"/v1/campaigns/{cid}/responses", json=body, headers=bearer(EDITOR))
         assert r.status_code == 201, r.text
-        items = await client.get("/v1/audit", headers=bearer(SURVEYS_ADMIN))
+        items = await client.get("/v1/audit", headers=bearer(ADMIN))
         recorded = [i for i in items.json()["items"] if i["action"] == "POST /v1/campaigns/{campaign_id}/responses"]
-        assert [(i["subject"], i["status"], i["resource"]) for i in recorded] == [("editor", 201, {"campaign_id": cid})]
-    text = "\n".join(await all_rows_as_text(database_url))
+        assert [(i["subject"], i["status"], i["resource"]) for i in recorded] == [
+            ("duty-officer-7", 201, {"campaign_id": cid})
+        ]
+    text = "\n".join(await all_rows_as_text(settings.database_url))
     for marker in (*PERSONAL_MARKERS, body["answers"]["q_comment"], body["submission_id"]):
         assert marker not in text
 
 
 async def test_a_row_postgresql_refuses_is_dropped_and_the_others_written(database_url: str) -> None:
-    from lsg_shared import db, migrate
+    from lsg_shared import db
 
     pool = await db.create_pool(database_url, min_size=1, max_size=2)
     try:
