@@ -46,7 +46,7 @@ class SuiteRecords:
     TAG = b"TMPL"
 
     def __init__(self, seed: int = 1) -> None:
-        from lsg_reporting.simulate import generate
+        from lsg_testkit.programme import generate
 
         programme = generate(seed=seed, run="TMPL", respondents=(1000, 1000, 1000, 1000), alerts=1500)
         self.template: list[tuple[str, bytes, bytes, list[tuple[str, bytes]], list[int]]] = []

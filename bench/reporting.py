@@ -42,7 +42,7 @@ from bench.lib import (
 
 LOGS = BENCH_DIR / "logs"
 PREFILL_STATE = BENCH_DIR / "prefill.json"
-GENERATOR = "lsg_reporting.simulate.generate(seed=1, respondents=4x1000, alerts=1500) copies, v1"
+GENERATOR = "lsg_testkit.programme.generate(seed=1, respondents=4x1000, alerts=1500) copies, v1"
 PORTS = {"surveys": 18191, "training": 18192, "alerts": 18193, "reporting": 18194}
 
 

@@ -33,8 +33,8 @@ from reporting_testkit import reset_topics
 
 from lsg_local.kafka import KafkaProcess
 from lsg_reporting.rebuild import CONSUMED_TOPICS
-from lsg_reporting.simulate import generate
 from lsg_shared.db import with_database
+from lsg_testkit.programme import generate
 
 PORT = 29492
 

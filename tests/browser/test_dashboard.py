@@ -1,7 +1,7 @@
 """The indicators dashboard in a real (headless, Debian) Chromium against the reporting service on a socket.
 
 The service runs for real (uvicorn in a thread) on a fresh database with a private consumer group; the test
-publishes a simulated programme (`lsg_reporting.simulate.generate`, unique event ids) to the topics, waits
+publishes a simulated programme (`lsg_testkit.programme.generate`, unique event ids) to the topics, waits
 until the API shows the figures, then checks the page: a figure equals the API's, the Russian titles after the
 language switch, the drill-down into a municipality, and saves a screenshot to test-output/dashboard.png.
 """
@@ -22,8 +22,8 @@ from lsg_local.testing import free_ports, unique
 from lsg_reporting.entrypoints import dashboard
 from lsg_reporting.entrypoints.app import create_app
 from lsg_reporting.settings import ReportingSettings
-from lsg_reporting.simulate import generate
 from lsg_shared.settings import KafkaSettings
+from lsg_testkit.programme import generate
 
 pytestmark = [pytest.mark.integration, pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow]
 

@@ -1,7 +1,7 @@
 """Shared harness of the fault-injection scenarios: scale, the oracle, the reporting service as a
 subprocess on the private infrastructure, the checks every scenario makes, and the record of each run.
 
-The oracle is the reporting service's generated programme year (``lsg_reporting.simulate.generate``) with
+The oracle is the reporting service's generated programme year (``lsg_testkit.programme.generate``) with
 its independent oracle (``services/reporting/tests/reporting_testkit.py``): every expected figure computed
 from what the generated year means, with plain Python and none of the service's code paths. The generated
 events already carry what real streams do (duplicates, corrections, CAP updates, cancels before alerts,
@@ -38,8 +38,8 @@ from lsg_local.testing import (
     unique,
 )
 from lsg_reporting.domain.catalogue import load
-from lsg_reporting.simulate import Programme, Truth, generate
 from lsg_shared.auth import hash_token
+from lsg_testkit.programme import Programme, Truth, generate
 
 ROOT = Path(__file__).resolve().parents[2]
 OUTPUT = ROOT / "test-output" / "faults"

@@ -21,9 +21,9 @@ from lsg_reporting.adapters import repository as repo
 from lsg_reporting.domain.catalogue import Catalogue
 from lsg_reporting.domain.figures import ALL_DIMENSIONS, AREA_DIMENSIONS
 from lsg_reporting.domain.periods import PERIOD_KINDS
-from lsg_reporting.simulate import Programme
 from lsg_shared.kafka import ensure_topics
 from lsg_shared.settings import KafkaSettings
+from lsg_testkit.programme import Programme
 
 CellKey = tuple[str, str, str, str, str]  # code, period kind, period, dimension, value
 AVAILABILITY = "CA.DEVICE_AVAILABILITY"

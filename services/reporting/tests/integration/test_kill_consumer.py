@@ -22,7 +22,7 @@ from reporting_testkit import differences, oracle, produce, reset_topics, servic
 
 from lsg_local.testing import unique
 from lsg_reporting.domain.catalogue import load
-from lsg_reporting.simulate import generate
+from lsg_testkit.programme import generate
 
 pytestmark = [pytest.mark.integration, pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow]
 UNTIL = datetime(2026, 1, 1, tzinfo=UTC)

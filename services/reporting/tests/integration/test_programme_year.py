@@ -24,9 +24,9 @@ from lsg_reporting.domain.rules import Extractor
 from lsg_reporting.entrypoints.app import create_app
 from lsg_reporting.rebuild import rebuild
 from lsg_reporting.settings import ReportingSettings
-from lsg_reporting.simulate import generate
 from lsg_shared import dlq
 from lsg_shared.settings import KafkaSettings
+from lsg_testkit.programme import generate
 
 pytestmark = [pytest.mark.integration, pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow]
 UNTIL = datetime(2026, 1, 1, tzinfo=UTC)

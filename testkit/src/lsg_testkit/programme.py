@@ -1,7 +1,8 @@
 """A generated programme year: the events of every stream plus the truth they are meant to express.
 
-Used by the integration tests (whose oracle computes the expected figures from `truth`, not from the
-events) and by the benchmark. Events come with what real streams do to a consumer: duplicates (the same
+Used by the reporting service's integration tests (whose oracle computes the expected figures from
+`truth`, not from the events), the fault and browser suites and the benchmarks; no service ships it (it
+was ``lsg_reporting.simulate``). Events come with what real streams do to a consumer: duplicates (the same
 CloudEvent published twice), corrections (survey responses, a re-recorded deliverable, a re-reported focus
 group), CAP updates and cancels (some cancels before the alert), late events, and a shuffled order.
 """
