@@ -36,14 +36,15 @@ from typing import Any
 import asyncpg
 import httpx
 import uvloop
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from cryptography.fernet import Fernet
 
-from lsg_alerts.testing import cap_json, cap_xml, settlement_place, signed_headers
 from lsg_events import topics
-from lsg_shared.auth import hash_token
+from lsg_events.partner import signed_headers
 from lsg_shared.kafka import ensure_topics
 from lsg_shared.settings import KafkaSettings
+from lsg_testkit.alerts import cap_json, cap_xml, settlement_place
+from lsg_testkit.kafka import skip_to_end
+from lsg_testkit.tokens import api_tokens, bearer, grant
 
 ADMIN = "bench-admin-" + uuid.uuid4().hex
 
@@ -217,18 +218,6 @@ def read_alerts(bootstrap: str, topic: str, pipe: Connection) -> None:
     pipe.send((received, usage.ru_utime + usage.ru_stime))
 
 
-async def skip_to_end(bootstrap: str, group_id: str, topic: str) -> None:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or {0, 1, 2})]
-        consumer.assign(partitions)
-        await consumer.seek_to_end(*partitions)
-        await consumer.commit({tp: await consumer.position(tp) for tp in partitions})
-    finally:
-        await consumer.stop()
-
-
 async def wait_ready(base: str, timeout: float = 90) -> None:
     deadline = time.monotonic() + timeout
     async with httpx.AsyncClient(base_url=base) as client:
@@ -254,7 +243,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         **os.environ,
         "LSG_DATABASE_URL": dsn,
         "LSG_KAFKA_BOOTSTRAP": args.bootstrap,
-        "LSG_API_TOKENS": json.dumps([{"sha256": hash_token(ADMIN), "subject": "bench", "roles": ["admin"]}]),
+        "LSG_API_TOKENS": api_tokens(grant(ADMIN, "bench", ["admin"])),
         "LSG_ALERTS_SECRETS_KEY": Fernet.generate_key().decode(),
         "LSG_PARTNER_RATE_PER_S": str(args.rate * 2),
         "LSG_PARTNER_RATE_BURST": str(args.rate * 4),
@@ -298,7 +287,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
 async def measure(args: argparse.Namespace, ports: list[int], pgids: list[int]) -> dict[str, Any]:
     base = f"http://127.0.0.1:{ports[0]}"
-    auth = {"authorization": f"Bearer {ADMIN}"}
+    auth = bearer(ADMIN)
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
         partner = f"bench-{uuid.uuid4().hex[:8]}"

@@ -32,8 +32,8 @@ sys.path.insert(0, str(HERE.parent / "services" / "surveys" / "tests"))
 
 from surveys_support import response_body, survey_body  # noqa: E402
 
-from lsg_shared.auth import hash_token  # noqa: E402
 from lsg_shared.db import with_database  # noqa: E402
+from lsg_testkit.tokens import api_tokens, bearer, grant  # noqa: E402
 
 
 def cpu_seconds(pid: int | None) -> float | None:
@@ -88,9 +88,7 @@ async def run_singles(
             i = queue.get_nowait()
             body = response_body(i, submission_id=f"{cid}-{prefix}-{i}")
             start = time.perf_counter()
-            r = await client.post(
-                f"/v1/campaigns/{cid}/responses", json=body, headers={"Authorization": f"Bearer {editor}"}
-            )
+            r = await client.post(f"/v1/campaigns/{cid}/responses", json=body, headers=bearer(editor))
             latencies.append(time.perf_counter() - start)
             statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
 
@@ -125,7 +123,7 @@ async def run_batches(
             r = await client.post(
                 f"/v1/campaigns/{cid}/responses/batch",
                 json={"responses": rows},
-                headers={"Authorization": f"Bearer {editor}"},
+                headers=bearer(editor),
                 timeout=120,
             )
             latencies.append(time.perf_counter() - start)
@@ -171,11 +169,8 @@ async def main() -> None:
             **os.environ,
             "LSG_DATABASE_URL": with_database(args.postgres, database),
             "LSG_KAFKA_BOOTSTRAP": args.kafka,
-            "LSG_API_TOKENS": json.dumps(
-                [
-                    {"sha256": hash_token(admin), "subject": "bench-admin", "roles": ["admin"]},
-                    {"sha256": hash_token(editor), "subject": "bench-editor", "roles": ["editor"]},
-                ]
+            "LSG_API_TOKENS": api_tokens(
+                grant(admin, "bench-admin", ["admin"]), grant(editor, "bench-editor", ["editor"])
             ),
             "LSG_LOG_LEVEL": "WARNING",
             "LSG_DB_POOL_MAX": "10",
@@ -192,7 +187,7 @@ async def main() -> None:
         async with httpx.AsyncClient(base_url=base_url, timeout=60, limits=limits) as client:
             await wait_up(client)
             cid = f"bench-{uuid.uuid4().hex[:8]}"
-            admin_h = {"Authorization": f"Bearer {admin}"}
+            admin_h = bearer(admin)
             (await client.post("/v1/campaigns", json=survey_body(cid), headers=admin_h)).raise_for_status()
             (await client.post(f"/v1/campaigns/{cid}/open", headers=admin_h)).raise_for_status()
             await run_singles(client, cid, editor, min(50, args.singles), 4, prefix="w")  # warm-up

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import FastAPI
 from jwt.algorithms import RSAAlgorithm
 
-from lsg_shared.auth import hash_token
+from lsg_testkit.tokens import api_tokens, bearer, grant
 
 pytestmark = pytest.mark.component
 
@@ -64,10 +64,8 @@ def oidc_token(key: Any, roles: list[str], exp_offset: int = 300) -> str:
 def build(service: str, keys: dict[str, Any]) -> FastAPI:
     settings_module = importlib.import_module(f"lsg_{service}.settings")
     settings_cls = next(getattr(settings_module, n) for n in dir(settings_module) if n.lower() == f"{service}settings")
-    tokens = [{"sha256": hash_token(f"{role}-token"), "subject": role, "roles": [role]} for role in RANK]
-    settings = settings_cls(
-        api_tokens=json.dumps(tokens), oidc_issuer=ISSUER, oidc_audience=AUDIENCE, oidc_jwks_file=keys["jwks"]
-    )
+    tokens = api_tokens(*(grant(f"{role}-token", role, [role]) for role in RANK))
+    settings = settings_cls(api_tokens=tokens, oidc_issuer=ISSUER, oidc_audience=AUDIENCE, oidc_jwks_file=keys["jwks"])
     app = importlib.import_module(f"lsg_{service}.entrypoints.app").create_app(settings)
     assert isinstance(app, FastAPI)
     return app
@@ -115,7 +113,7 @@ async def test_every_non_public_route_declares_a_role_and_refuses_strangers(serv
             lower = [name for name, rank in RANK.items() if rank < RANK[role]]
             for weaker in lower:
                 for token in (f"{weaker}-token", oidc_token(keys["private"], [weaker])):
-                    r = await client.request(method, url, headers={"Authorization": f"Bearer {token}"}, json={})
+                    r = await client.request(method, url, headers=bearer(token), json={})
                     assert r.status_code == 403, f"{service} {method} {path} as {weaker}: {r.status_code}"
 
 
@@ -142,5 +140,5 @@ async def test_the_audit_log_export_is_admin_only_on_every_service(service: str,
             assert (await client.get("/v1/audit", params=params)).status_code == 401
             for weaker in ("viewer", "editor"):
                 for token in (f"{weaker}-token", oidc_token(keys["private"], [weaker])):
-                    r = await client.get("/v1/audit", params=params, headers={"Authorization": f"Bearer {token}"})
+                    r = await client.get("/v1/audit", params=params, headers=bearer(token))
                     assert r.status_code == 403, f"{service} GET /v1/audit as {weaker}: {r.status_code}"

@@ -30,7 +30,7 @@ from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
 from cryptography.fernet import Fernet
 
 from lsg_alerts.domain.signing import sign, verify
@@ -43,6 +43,7 @@ from lsg_local.testing import EventCollector, Infra, collect, create_database, d
 from lsg_shared.auth import hash_token, parse_tokens
 from lsg_shared.kafka import ensure_topics
 from lsg_shared.settings import KafkaSettings
+from lsg_testkit.kafka import skip_to_end
 
 INTEGRATION = (pytest.mark.integration, pytest.mark.kafka, pytest.mark.postgres)
 
@@ -120,19 +121,6 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def place_group_at_end(bootstrap: str, group_id: str, topic: str) -> None:
-    """Commit `group_id` at the end of `topic`: a consumer in that group then reads only what comes next."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or {0, 1, 2})]
-        consumer.assign(partitions)
-        await consumer.seek_to_end(*partitions)
-        await consumer.commit({tp: await consumer.position(tp) for tp in partitions})
-    finally:
-        await consumer.stop()
-
-
 def user_env(bootstrap: str, **extra: str) -> dict[str, str]:
     """The environment of a user's shell: the project's Python first on PATH, no leftover partner settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LSG_PARTNER", "LSG_DEVICE", "LSG_CAP_"))}
@@ -182,8 +170,8 @@ async def stack(infra: Infra, kafka_bootstrap: str, tmp_path_factory: pytest.Tem
     door_group = unique("examples-partner-door")
     groups = {name: unique(f"examples-{name}") for name in ("faststream", "aiokafka", "cloudevents", "console")}
     await asyncio.gather(
-        place_group_at_end(kafka_bootstrap, door_group, topics.PARTNER_INPUT),
-        *(place_group_at_end(kafka_bootstrap, g, topics.ALERTS) for g in groups.values()),
+        skip_to_end(kafka_bootstrap, door_group, topics.PARTNER_INPUT),
+        *(skip_to_end(kafka_bootstrap, g, topics.ALERTS) for g in groups.values()),
     )
     admin_token, api_tokens = await sandbox_tokens()
     dsn = await create_database(infra.admin_dsn)

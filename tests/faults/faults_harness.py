@@ -38,14 +38,14 @@ from lsg_local.testing import (
     unique,
 )
 from lsg_reporting.domain.catalogue import load
-from lsg_shared.auth import hash_token
 from lsg_testkit.programme import Programme, Truth, generate
+from lsg_testkit.tokens import api_tokens, grant
 
 ROOT = Path(__file__).resolve().parents[2]
 OUTPUT = ROOT / "test-output" / "faults"
 UNTIL = datetime(2026, 1, 1, tzinfo=UTC)
 EDITOR = "faults-editor-token"
-TOKENS = json.dumps([{"sha256": hash_token(EDITOR), "subject": "faults-editor", "roles": ["editor"]}])
+TOKENS = api_tokens(grant(EDITOR, "faults-editor", ["editor"]))
 
 
 def service_test_module(name: str, relative: str) -> Any:

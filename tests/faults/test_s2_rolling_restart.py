@@ -39,9 +39,10 @@ from faults_harness import (
     start_service,
 )
 
-from lsg_alerts.testing import cap_json, signed_headers
 from lsg_events import topics
+from lsg_events.partner import signed_headers
 from lsg_local.testing import PrivateInfra, collect, unique
+from lsg_testkit.alerts import cap_json
 
 pytestmark = [pytest.mark.faults, pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow]
 COMMIT_FAILURE = re.compile(r"CommitFailed|commit.*fail|fail.*commit", re.IGNORECASE)

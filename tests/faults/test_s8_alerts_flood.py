@@ -33,9 +33,10 @@ import pytest
 from cryptography.fernet import Fernet
 from faults_harness import SCALE, record, service_test_module, start_service
 
-from lsg_alerts.testing import cap_json, heartbeat_json, signed_headers
 from lsg_events import topics
+from lsg_events.partner import signed_headers
 from lsg_local.testing import PrivateInfra, RawHttp, collect, unique
+from lsg_testkit.alerts import cap_json, heartbeat_json
 
 pytestmark = [pytest.mark.faults, pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow]
 

@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 
 from lsg_local import testing
-from lsg_shared.auth import hash_token
+from lsg_testkit.tokens import api_tokens, grant
 
 pytestmark = [pytest.mark.integration, pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow]
 
@@ -68,12 +68,7 @@ def suite(
     logs = tmp_path_factory.mktemp("logs")
     dsns = {svc: asyncio.run(testing.create_database(infra.admin_dsn)) for svc in SERVICES}
     ports = {svc: _free_port() for svc in SERVICES}
-    tokens = json.dumps(
-        [
-            {"sha256": hash_token(ADMIN), "subject": "demo-admin", "roles": ["admin"]},
-            {"sha256": hash_token(EDITOR), "subject": "demo-editor", "roles": ["editor"]},
-        ]
-    )
+    tokens = api_tokens(grant(ADMIN, "demo-admin", ["admin"]), grant(EDITOR, "demo-editor", ["editor"]))
     base = {k: v for k, v in os.environ.items() if not k.startswith(("LSG_", "OTEL_"))}
     base.update(
         {

@@ -8,8 +8,9 @@ import pytest
 
 from lsg_demo import content as C
 from lsg_demo.cli import _parse_speed, build_parser
-from lsg_demo.partner import cap_alert, cap_time, sign
+from lsg_demo.partner import cap_alert
 from lsg_demo.scenario import Programme
+from lsg_events.partner import cap_time, sign
 
 pytestmark = pytest.mark.unit
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -15,41 +14,27 @@ from cryptography.fernet import Fernet
 
 from lsg_alerts.entrypoints.app import create_app
 from lsg_alerts.settings import AlertsSettings
-from lsg_alerts.testing import settlement_place
 from lsg_events import topics
 from lsg_local.testing import EventCollector, running_app, unique, wait_ready
-from lsg_shared.auth import hash_token
 from lsg_shared.kafka import ensure_topics
 from lsg_shared.settings import KafkaSettings
+from lsg_testkit.alerts import settlement_place
+from lsg_testkit.kafka import skip_to_end
+from lsg_testkit.tokens import api_tokens, bearer, grant
 
 ADMIN = "alerts-test-admin-token"
 EDITOR = "alerts-test-editor-token"
 VIEWER = "alerts-test-viewer-token"
-AUTH_ADMIN = {"authorization": f"Bearer {ADMIN}"}
-AUTH_EDITOR = {"authorization": f"Bearer {EDITOR}"}
-AUTH_VIEWER = {"authorization": f"Bearer {VIEWER}"}
+AUTH_ADMIN = bearer(ADMIN)
+AUTH_EDITOR = bearer(EDITOR)
+AUTH_VIEWER = bearer(VIEWER)
 FERNET_KEY = Fernet.generate_key().decode()
 
-TOKENS = json.dumps(
-    [
-        {"sha256": hash_token(ADMIN), "subject": "ops-admin", "roles": ["admin"]},
-        {"sha256": hash_token(EDITOR), "subject": "duty-officer-7", "roles": ["editor"]},
-        {"sha256": hash_token(VIEWER), "subject": "dashboard", "roles": ["viewer"]},
-    ]
+TOKENS = api_tokens(
+    grant(ADMIN, "ops-admin", ["admin"]),
+    grant(EDITOR, "duty-officer-7", ["editor"]),
+    grant(VIEWER, "dashboard", ["viewer"]),
 )
-
-
-async def skip_to_end(bootstrap: str, group_id: str, topic: str) -> None:
-    """Commit the group at the topic's end, so a fresh test consumer skips other tests' partner records."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group_id, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or {0, 1, 2})]
-        consumer.assign(partitions)
-        await consumer.seek_to_end(*partitions)
-        await consumer.commit({tp: await consumer.position(tp) for tp in partitions})
-    finally:
-        await consumer.stop()
 
 
 class _CollectorFromNow(EventCollector):

@@ -3,7 +3,6 @@ from "every event on the topics" are not mixed with other engineers' events on t
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import tempfile
@@ -15,18 +14,14 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 from lsg_local.kafka import KafkaProcess
-from lsg_shared.auth import hash_token
+from lsg_testkit.tokens import api_tokens, bearer, grant
 
 # LSG_REPORTING_TEST_KAFKA_PORT: another port (and so another broker) when several runs share a machine.
 PRIVATE_PORT = int(os.environ.get("LSG_REPORTING_TEST_KAFKA_PORT", "29492"))
 ADMIN, EDITOR, VIEWER = "rep-admin-token", "rep-editor-token", "rep-viewer-token"
-AUTH = {r: {"authorization": f"Bearer {t}"} for r, t in (("admin", ADMIN), ("editor", EDITOR), ("viewer", VIEWER))}
-TOKENS = json.dumps(
-    [
-        {"sha256": hash_token(ADMIN), "subject": "ops", "roles": ["admin"]},
-        {"sha256": hash_token(EDITOR), "subject": "lps-editor", "roles": ["editor"]},
-        {"sha256": hash_token(VIEWER), "subject": "funder", "roles": ["viewer"]},
-    ]
+AUTH = {r: bearer(t) for r, t in (("admin", ADMIN), ("editor", EDITOR), ("viewer", VIEWER))}
+TOKENS = api_tokens(
+    grant(ADMIN, "ops", ["admin"]), grant(EDITOR, "lps-editor", ["editor"]), grant(VIEWER, "funder", ["viewer"])
 )
 
 

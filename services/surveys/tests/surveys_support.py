@@ -9,10 +9,10 @@ from typing import Any
 from lsg_events.geography import Place
 from lsg_events.i18n import LocalizedText
 from lsg_events.surveys import CampaignKind
-from lsg_shared.auth import hash_token
 from lsg_shared.settings import KafkaSettings
 from lsg_surveys.domain.model import Campaign, CampaignStatus, Question
 from lsg_surveys.settings import SurveysSettings
+from lsg_testkit.tokens import api_tokens, bearer, grant
 
 ADMIN = "test-admin-token"
 EDITOR = "test-editor-token"
@@ -20,18 +20,13 @@ VIEWER = "test-viewer-token"
 EDITOR_RU = "test-editor-ru-token"
 PSEUDONYM_KEY = "test-pseudonym-key-0123456789abcdef0123456789"
 
-TOKENS = json.dumps(
-    [
-        {"sha256": hash_token(ADMIN), "subject": "admin", "roles": ["admin"]},
-        {"sha256": hash_token(EDITOR), "subject": "editor", "roles": ["editor"]},
-        {"sha256": hash_token(VIEWER), "subject": "viewer", "roles": ["viewer"]},
-        {"sha256": hash_token(EDITOR_RU), "subject": "editor-ru", "roles": ["editor"], "countries": ["RU"]},
-    ]
+TOKENS = api_tokens(
+    grant(ADMIN, "admin", ["admin"]),
+    grant(EDITOR, "editor", ["editor"]),
+    grant(VIEWER, "viewer", ["viewer"]),
+    grant(EDITOR_RU, "editor-ru", ["editor"], countries=["RU"]),
 )
-
-
-def auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
+auth = bearer
 
 
 def settings(database_url: str, bootstrap: str, **extra: Any) -> SurveysSettings:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date, timedelta
 from typing import Any
 
-from lsg_shared.auth import hash_token
 from lsg_shared.settings import KafkaSettings
+from lsg_testkit.tokens import api_tokens, bearer, grant
 from lsg_training.settings import TrainingSettings
 
 ADMIN = "training-admin-token"
@@ -16,18 +15,13 @@ VIEWER = "training-viewer-token"
 EDITOR_RU = "training-editor-ru-token"
 PSEUDONYM_KEY = "training-test-pseudonym-key-0123456789abcdef"
 
-TOKENS = json.dumps(
-    [
-        {"sha256": hash_token(ADMIN), "subject": "admin", "roles": ["admin"]},
-        {"sha256": hash_token(EDITOR), "subject": "editor", "roles": ["editor"]},
-        {"sha256": hash_token(VIEWER), "subject": "viewer", "roles": ["viewer"]},
-        {"sha256": hash_token(EDITOR_RU), "subject": "editor-ru", "roles": ["editor"], "countries": ["RU"]},
-    ]
+TOKENS = api_tokens(
+    grant(ADMIN, "admin", ["admin"]),
+    grant(EDITOR, "editor", ["editor"]),
+    grant(VIEWER, "viewer", ["viewer"]),
+    grant(EDITOR_RU, "editor-ru", ["editor"], countries=["RU"]),
 )
-
-
-def auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
+auth = bearer
 
 
 A = auth(ADMIN)

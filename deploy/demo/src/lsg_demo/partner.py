@@ -1,48 +1,22 @@
 """What a partner system does: sign with its HMAC secret, write CAP 1.2 (JSON form), send heartbeats.
 
-The signature scheme is the alerts service's published contract (HTTP headers ``X-LSG-Timestamp`` and
-``X-LSG-Signature: v1=<hex HMAC-SHA256 of timestamp + "." + body>``; on the partner topic the same values in
-``x-lsg-*`` record headers, with ``x-lsg-partner`` and ``x-lsg-kind``). Implemented here from the contract,
-not imported from the service: the simulator is a stranger that only knows the public doors.
+Signing, headers, CAP structure and heartbeat bodies come from the integrator client package
+(``lsg_events.partner``), what a real partner uses: the simulator is a stranger that only knows the public doors
+and their published contract, never the alerts service's code. What is the demo's own is here: a CAP alert from
+the flat fields of its content, with the response type a dispatcher would choose.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
-import time
-from datetime import UTC, datetime
 from typing import Any
 
-DEVICE_PARAMETER = "deviceId"
-PARTNER_TOPIC = "lsg.partner.input.v1"
+from lsg_events import partner
 
 
-def sign(secret: str, timestamp: str, body: bytes) -> str:
-    mac = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
-    return f"v1={mac.hexdigest()}"
-
-
-def http_headers(secret: str, body: bytes, content_type: str = "application/json") -> dict[str, str]:
-    ts = str(int(time.time()))
-    return {"content-type": content_type, "x-lsg-timestamp": ts, "x-lsg-signature": sign(secret, ts, body)}
-
-
-def kafka_headers(partner_id: str, secret: str, body: bytes, kind: str) -> list[tuple[str, bytes]]:
-    ts = str(int(time.time()))
-    return [
-        ("x-lsg-partner", partner_id.encode()),
-        ("x-lsg-timestamp", ts.encode()),
-        ("x-lsg-signature", sign(secret, ts, body).encode()),
-        ("x-lsg-kind", kind.encode()),
-        ("content-type", b"application/json" if kind == "heartbeat" else b"application/cap+json"),
-    ]
-
-
-def cap_time(moment: datetime | None = None) -> str:
-    """CAP date-time: seconds, numeric offset (CAP forbids 'Z')."""
-    return (moment or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0).isoformat()
+def response_type(category: str, severity: str) -> list[str]:
+    if severity in ("Moderate", "Minor"):
+        return ["Prepare"]
+    return ["Shelter"] if category == "Met" else ["Evacuate"] if category == "Fire" else ["Monitor"]
 
 
 def cap_alert(
@@ -67,53 +41,28 @@ def cap_alert(
     note: str | None = None,
     expires: str | None = None,
 ) -> dict[str, Any]:
-    info: dict[str, Any] = {
-        "language": language,
-        "category": [category],
-        "event": event,
-        "responseType": ["Prepare"]
-        if severity in ("Moderate", "Minor")
-        else ["Shelter"]
-        if category == "Met"
-        else ["Evacuate"]
-        if category == "Fire"
-        else ["Monitor"],
-        "urgency": urgency,
-        "severity": severity,
-        "certainty": certainty,
-        "headline": headline,
-        "description": description,
-        "instruction": instruction,
-        "area": [{"areaDesc": area_desc}],
-    }
-    if expires:
-        info["expires"] = expires
-    if device_id:
-        info["parameter"] = [{"valueName": DEVICE_PARAMETER, "value": device_id}]
-    alert: dict[str, Any] = {
-        "identifier": identifier,
-        "sender": sender,
-        "sent": sent,
-        "status": status,
-        "msgType": msg_type,
-        "scope": "Public",
-    }
-    if references:
-        alert["references"] = references
-    if note:
-        alert["note"] = note
-    alert["info"] = [info]
-    return {"alert": alert}
-
-
-def heartbeat(device_id: str, partner_id: str, *, battery_pct: float, signal_dbm: float) -> bytes:
-    return json.dumps(
-        {
-            "device_id": device_id,
-            "partner_id": partner_id,
-            "sent_at": datetime.now(UTC).isoformat(),
-            "battery_pct": round(battery_pct, 1),
-            "signal_dbm": round(signal_dbm, 1),
-            "tamper": False,
-        }
-    ).encode()
+    info = partner.cap_info(
+        language=language,
+        category=category,
+        event=event,
+        response_type=response_type(category, severity),
+        urgency=urgency,
+        severity=severity,
+        certainty=certainty,
+        expires=expires,
+        headline=headline,
+        description=description,
+        instruction=instruction,
+        device_id=device_id,
+        area_desc=area_desc,
+    )
+    return partner.cap_alert(
+        identifier=identifier,
+        sender=sender,
+        sent=sent,
+        status=status,
+        msg_type=msg_type,
+        note=note,
+        references=references,
+        info=info,
+    )

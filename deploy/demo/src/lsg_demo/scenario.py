@@ -23,7 +23,9 @@ from lsg_demo import content as C
 from lsg_demo import people
 from lsg_demo.client import Api, ApiError
 from lsg_demo.geography import ALL_SETTLEMENTS, Settlement, by_village, settlements
-from lsg_demo.partner import PARTNER_TOPIC, cap_alert, cap_time, heartbeat, http_headers, kafka_headers
+from lsg_demo.partner import cap_alert
+from lsg_events import topics
+from lsg_events.partner import cap_time, heartbeat, kafka_headers, signed_headers
 
 log = logging.getLogger("lsg_demo")
 SCENARIOS = ("full-year", "mid-year")
@@ -585,8 +587,8 @@ class Programme:
         body = heartbeat(
             device.device_id,
             device.partner_id,
-            battery_pct=battery if battery is not None else 72 + rng.random() * 28,
-            signal_dbm=-95 + rng.random() * 35,
+            battery_pct=round(battery if battery is not None else 72 + rng.random() * 28, 1),
+            signal_dbm=round(-95 + rng.random() * 35, 1),
         )
         secret = self.state.secrets[device.partner_id]
         if http or self.kafka is None:
@@ -596,14 +598,14 @@ class Programme:
                 f"/v1/partners/{device.partner_id}/heartbeats",
                 role=None,
                 content=body,
-                headers=http_headers(secret, body),
+                headers=signed_headers(secret, body),
             )
         else:
             await self.kafka.send(
-                PARTNER_TOPIC,
+                topics.PARTNER_INPUT,
                 body,
                 key=device.device_id.encode(),
-                headers=kafka_headers(device.partner_id, secret, body, "heartbeat"),
+                headers=kafka_headers(device.partner_id, secret, body, kind="heartbeat"),
             )
         self.state.bump("heartbeats")
 
@@ -666,7 +668,7 @@ class Programme:
                 f"/v1/partners/{partner}/alerts",
                 role=None,
                 content=body,
-                headers=http_headers(self.state.secrets[partner], body, "application/cap+json"),
+                headers=signed_headers(self.state.secrets[partner], body, content_type="application/cap+json"),
             )
             return dict(r.json())
 

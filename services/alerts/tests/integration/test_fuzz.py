@@ -14,9 +14,11 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from lsg_alerts.domain import cap
-from lsg_alerts.testing import _xml_elems, cap_json, cap_time, kafka_headers, signed_headers
 from lsg_events import AlertRaised, topics
+from lsg_events.partner import cap_time, kafka_headers, signed_headers
+from lsg_events.partner import xml_elements as _xml_elems
 from lsg_local.testing import collect, unique
+from lsg_testkit.alerts import cap_json
 
 pytestmark = [pytest.mark.integration, pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow]
 

@@ -8,9 +8,10 @@ import time
 
 import pytest
 
-from lsg_alerts.testing import cap_json, cap_time, cap_xml, reference, signed_headers
 from lsg_events import AlertAcknowledged, AlertCancelled, AlertRaised, AlertResolved, topics
+from lsg_events.partner import cap_time, signed_headers
 from lsg_local.testing import collect, unique
+from lsg_testkit.alerts import cap_json, cap_xml, reference
 
 pytestmark = [pytest.mark.integration, pytest.mark.kafka, pytest.mark.postgres]
 
@@ -259,7 +260,7 @@ async def test_secrets_never_reach_logs_events_or_reads(env, kafka_bootstrap, pr
                 assert r.status_code == 202
             ident = unique("logk")
             body = cap_json(identifier=ident, device_id=device)
-            from lsg_alerts.testing import kafka_headers
+            from lsg_events.partner import kafka_headers
 
             await producer.send_and_wait(
                 topics.PARTNER_INPUT, body, key=device.encode(), headers=kafka_headers(partner, rotated, body)

@@ -7,10 +7,11 @@ import time
 
 import pytest
 
-from lsg_alerts.testing import cap_json, cap_xml, heartbeat_json, kafka_headers, signed_headers
 from lsg_events import AlertRaised, DeviceStatusChanged, topics
+from lsg_events.partner import kafka_headers, signed_headers
 from lsg_local.testing import collect, unique
 from lsg_shared import dlq
+from lsg_testkit.alerts import cap_json, cap_xml, heartbeat_json
 
 pytestmark = [pytest.mark.integration, pytest.mark.kafka, pytest.mark.postgres]
 

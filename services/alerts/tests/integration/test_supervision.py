@@ -7,9 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from lsg_alerts.testing import cap_json, heartbeat_json, signed_headers
 from lsg_events import AlertEscalated, AlertRaised, AlertResolved, DeviceStatusChanged, topics
+from lsg_events.partner import signed_headers
 from lsg_local.testing import collect, unique
+from lsg_testkit.alerts import cap_json, heartbeat_json
 
 pytestmark = [pytest.mark.integration, pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow]
 

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from lsg_alerts.domain import cap
-from lsg_alerts.testing import cap_dict, cap_json, cap_xml, later, reference
+from lsg_testkit.alerts import cap_dict, cap_json, cap_xml, later, reference
 
 pytestmark = pytest.mark.unit
 
