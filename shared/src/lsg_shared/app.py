@@ -159,7 +159,15 @@ def build_app(
             await rt.pool.close()
             rt._pool = None
 
-    app = FastAPI(title=title, description=description, version=version, lifespan=lifespan, openapi_tags=openapi_tags)
+    app = FastAPI(
+        title=title,
+        description=description,
+        version=version,
+        lifespan=lifespan,
+        openapi_tags=openapi_tags,
+        docs_url=None,  # served by health.py with local assets (no CDN)
+        redoc_url=None,  # ReDoc has no pinned offline bundle here; /docs covers the same document
+    )
     app.state.runtime = rt
     app.state.tokens = registry_from_settings(settings)
     app.state.audit = audit_writer

@@ -5,16 +5,19 @@ Readiness: PostgreSQL reachable with every migration applied, Kafka reachable, a
 
 from __future__ import annotations
 
+import functools
+import importlib.resources
 from typing import Any
 
 from fastapi import APIRouter
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
-from faststream.specification.asyncapi.site import get_asyncapi_html
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from lsg_shared import metrics, migrate
+from lsg_shared import asyncapi_page, metrics, migrate
+from lsg_shared.problems import Problem
 from lsg_shared.runtime import Runtime
 
 
@@ -42,10 +45,42 @@ def health_router(rt: Runtime, *, title: str, version: str) -> APIRouter:
         return Response(asyncapi(broker, title, version).to_json(), media_type="application/json")
 
     @health.get("/asyncapi", summary="AsyncAPI documentation page", response_class=HTMLResponse)
-    async def asyncapi_page() -> HTMLResponse:
-        return HTMLResponse(get_asyncapi_html(asyncapi(broker, title, version), try_it_out_path=None))
+    async def asyncapi_html() -> HTMLResponse:
+        # Rendered here, not by a viewer script from a CDN: municipal networks often cannot reach one.
+        return HTMLResponse(asyncapi_page.render(asyncapi(broker, title, version).to_jsonable()))
+
+    @health.get("/docs", include_in_schema=False)
+    async def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title=f"{title} — API",
+            swagger_js_url="/docs/assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs/assets/swagger-ui.css",
+            swagger_favicon_url="/docs/assets/favicon-32x32.png",
+        )
+
+    @health.get("/docs/assets/{name}", include_in_schema=False)
+    async def swagger_asset(name: str) -> Response:
+        asset = _SWAGGER_ASSETS.get(name)
+        if asset is None:
+            raise Problem(404, "Not found", f"No documentation asset {name!r}.", type_="not-found")
+        return Response(_asset(name), media_type=asset, headers={"Cache-Control": "public, max-age=86400"})
 
     return health
+
+
+# Swagger UI from the pinned `fastapi-swagger` package (its bundled distribution), served by the service itself:
+# FastAPI's default page loads it from a public CDN.
+_SWAGGER_ASSETS = {
+    "swagger-ui-bundle.js": "application/javascript",
+    "swagger-ui.css": "text/css",
+    "favicon-32x32.png": "image/png",
+}
+
+
+@functools.cache
+def _asset(name: str) -> bytes:
+    return importlib.resources.files("fastapi_swagger.resources").joinpath(name).read_bytes()
 
 
 def asyncapi(broker: KafkaBroker, title: str, version: str) -> Any:
