@@ -45,10 +45,12 @@ def test_render_lists_channels_operations_and_fields() -> None:
     for field in ("alert_id", "severity", "place", "place.country"):
         assert f">{field}</td>" in html
     assert "<code>Extreme</code>" in html
-    assert "alerts &lt;svc&gt;" in html and "<svc>" not in html
+    assert "alerts &lt;svc&gt;" in html
+    assert "<svc>" not in html
 
 
 def test_render_fetches_nothing_from_elsewhere() -> None:
     html = render(DOC)
     assert "<script" not in html
-    assert "http://" not in html and "https://" not in html
+    assert "http://" not in html
+    assert "https://" not in html
