@@ -62,12 +62,142 @@ def asyncapi_yaml() -> str:
             "Event streams of the LSG Events suite. Every record is a CloudEvent in Kafka binary mode: the value "
             "is the JSON data described here; attributes travel as `ce_*` headers (`ce_id`, `ce_source`, "
             "`ce_type`, `ce_specversion`, `ce_time`, `ce_subject`, `ce_dataschema`, `ce_partitionkey`), plus "
-            "`content-type: application/json` and the W3C `traceparent`. Deduplicate by `ce_source` + `ce_id`."
+            "`content-type: application/json` and the W3C `traceparent`. Deduplicate by `ce_source` + `ce_id`. "
+            "Exception: `lsg.partner.input.v1` carries partners' own signed CAP alerts and heartbeats."
         ),
         schema_version="3.0.0",
     )
+    doc = spec_doc.to_specification().to_jsonable()
+    _declare_cloudevents_headers(doc)
+    _describe_partner_input(doc)
     # FastStream builds channels from sets: sort keys so the document is byte-stable between runs.
-    return str(yaml.safe_dump(spec_doc.to_specification().to_jsonable(), sort_keys=True, allow_unicode=True))
+    return str(yaml.safe_dump(doc, sort_keys=True, allow_unicode=True))
+
+
+def cloudevents_headers(model: type[EventData]) -> dict[str, Any]:
+    """The Kafka headers of one event type in CloudEvents binary mode (``lsg_events.envelope``)."""
+    text = {"type": "string"}
+    return {
+        "type": "object",
+        "description": "CloudEvents 1.0 attributes as `ce_*` headers (Kafka protocol binding, binary mode); "
+        "other `ce_*` headers are extensions.",
+        "required": ["ce_specversion", "ce_id", "ce_source", "ce_type", "content-type"],
+        "properties": {
+            "ce_specversion": {"const": "1.0", "description": "CloudEvents version"},
+            "ce_id": {**text, "minLength": 1, "description": "Event id; with ce_source the deduplication key"},
+            "ce_source": {**text, "minLength": 1, "description": "URI reference of the producer, e.g. /lsg/alerts"},
+            "ce_type": {"const": model.event_type, "description": "Event type (the contract of the value)"},
+            "ce_time": {**text, "format": "date-time", "description": "When it happened (RFC 3339, UTC)"},
+            "ce_subject": {**text, "description": "What the event is about, within its source"},
+            "ce_dataschema": {"const": dataschema_for(model.event_type), "description": "JSON Schema of the value"},
+            "ce_partitionkey": {**text, "description": f"Kafka key: the event's {model.key_field}"},
+            "content-type": {"const": "application/json", "description": "Media type of the value"},
+            "traceparent": {
+                **text,
+                "pattern": "^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$",
+                "description": "W3C trace context, when the producer was tracing",
+            },
+            "tracestate": {**text, "description": "W3C trace context, vendor part"},
+        },
+    }
+
+
+def _declare_cloudevents_headers(doc: dict[str, Any]) -> None:
+    by_title = {f"{m.topic}:{m.event_type}:Message": m for m in ALL_EVENTS}
+    for name, message in doc["components"]["messages"].items():
+        model = by_title[name]
+        message["headers"] = cloudevents_headers(model)
+        message["contentType"] = "application/json"
+        message["correlationId"] = {"location": "$message.header#/ce_id"}
+
+
+PARTNER_SIGNATURE_HEADERS = {
+    "x-lsg-partner": {"type": "string", "minLength": 1, "description": "The partner id"},
+    "x-lsg-timestamp": {"type": "string", "pattern": "^[0-9]+$", "description": "Unix time in seconds"},
+    "x-lsg-signature": {
+        "type": "string",
+        "pattern": "^v1=[0-9a-f]{64}$",
+        "description": 'v1=<hex HMAC-SHA256 of timestamp + "." + value> with the partner\'s secret (the HTTP scheme)',
+    },
+}
+
+
+def _describe_partner_input(doc: dict[str, Any]) -> None:
+    """``lsg.partner.input.v1`` carries partners' own records, not CloudEvents: CAP 1.2 alerts (XML or JSON)
+    and heartbeat objects, signed with the partner headers (services/alerts partner_topic, docs/partners.md)."""
+    from lsg_events.alerts import DeviceHeartbeat
+
+    old = f"{topics.PARTNER_INPUT}:{DeviceHeartbeat.event_type}"
+    del doc["channels"][old]
+    del doc["operations"][old]
+    del doc["components"]["messages"][f"{old}:Message"]
+    refused = (
+        "Refused records go to `lsg.partner.input.v1.dlq` with `x-lsg-dlq-reason` and `x-lsg-dlq-error` "
+        "(docs/partners.md)."
+    )
+
+    def headers(kind: str, content_types: list[str]) -> dict[str, Any]:
+        return {
+            "type": "object",
+            "description": "Partner signature headers (not CloudEvents).",
+            "required": ["x-lsg-partner", "x-lsg-timestamp", "x-lsg-signature"],
+            "properties": {
+                **PARTNER_SIGNATURE_HEADERS,
+                "x-lsg-kind": {
+                    "const": kind,
+                    "description": "alert (the default when absent) or heartbeat",
+                },
+                "content-type": {"enum": content_types, "description": "Media type of the value"},
+                "traceparent": {"type": "string", "description": "W3C trace context (optional)"},
+            },
+        }
+
+    alert, heartbeat = f"{topics.PARTNER_INPUT}:PartnerAlert", f"{topics.PARTNER_INPUT}:PartnerHeartbeat"
+    doc["components"]["messages"][alert] = {
+        "title": alert,
+        "name": "PartnerAlert",
+        "summary": "A partner's CAP 1.2 alert document",
+        "description": "A CAP 1.2 `alert` as XML (`application/cap+xml`, namespace "
+        "urn:oasis:names:tc:emergency:cap:1.2) or in the HTTP door's JSON form (`application/cap+json`); "
+        "key: the device id. " + refused,
+        "contentType": "application/cap+xml",
+        "headers": headers("alert", ["application/cap+xml", "application/cap+json", "application/json"]),
+        "payload": {"type": "string", "description": "The CAP document (UTF-8), at most 1 MiB"},
+    }
+    doc["components"]["messages"][heartbeat] = {
+        "title": heartbeat,
+        "name": "PartnerHeartbeat",
+        "summary": "A device reports it is alive",
+        "description": "A heartbeat JSON object with the fields of `lv.lsg.device.heartbeat.v1`; key: the device "
+        "id; `x-lsg-kind: heartbeat`. " + refused,
+        "contentType": "application/json",
+        "headers": headers("heartbeat", ["application/json"]),
+        "payload": {"$ref": "#/components/schemas/DeviceHeartbeat"},
+    }
+    spec = topics.TOPICS_BY_NAME[topics.PARTNER_INPUT]
+    doc["channels"][topics.PARTNER_INPUT] = {
+        "address": topics.PARTNER_INPUT,
+        "title": topics.PARTNER_INPUT,
+        "description": "Partner input: partners' own signed records, not CloudEvents (partners need no SDK): "
+        f"CAP 1.2 alerts and device heartbeats. Produced by {', '.join(spec.producers)}; consumed by "
+        f"{', '.join(spec.consumers)}.",
+        "bindings": {"kafka": {"bindingVersion": "0.4.0", "topic": topics.PARTNER_INPUT}},
+        "messages": {
+            "PartnerAlert": {"$ref": f"#/components/messages/{alert}"},
+            "PartnerHeartbeat": {"$ref": f"#/components/messages/{heartbeat}"},
+        },
+        "servers": [{"$ref": "#/servers/development"}],
+    }
+    doc["operations"][topics.PARTNER_INPUT] = {
+        "action": "receive",
+        "title": "alerts/partner-door",
+        "summary": "The alerts service's Kafka partner door",
+        "channel": {"$ref": f"#/channels/{topics.PARTNER_INPUT}"},
+        "messages": [
+            {"$ref": f"#/channels/{topics.PARTNER_INPUT}/messages/PartnerAlert"},
+            {"$ref": f"#/channels/{topics.PARTNER_INPUT}/messages/PartnerHeartbeat"},
+        ],
+    }
 
 
 def events_md() -> str:
