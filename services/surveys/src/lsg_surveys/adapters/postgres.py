@@ -1,5 +1,6 @@
-"""PostgreSQL repository of the surveys service (asyncpg). Every function runs on the caller's connection,
-so the application layer decides the transaction (and puts the outbox insert in it)."""
+"""PostgreSQL adapter of the surveys service (asyncpg): every SQL statement of the service. Each function runs on
+the caller's connection (`tx.conn` of the unit of work), so the use case decides the transaction
+(and puts the outbox insert in it)."""
 
 from __future__ import annotations
 
@@ -360,3 +361,7 @@ async def list_gatherings(conn: Conn, campaign_id: str) -> list[asyncpg.Record]:
         "SELECT * FROM survey_gatherings WHERE campaign_id = $1 ORDER BY held_on, recorded_at", campaign_id
     )
     return rows
+
+
+# Errors after which the whole transaction may be tried again (two edits racing for the same rows).
+RETRYABLE = (asyncpg.DeadlockDetectedError,)

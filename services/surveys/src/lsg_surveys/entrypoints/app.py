@@ -1,15 +1,16 @@
-"""Composition root of the surveys service."""
+"""Composition root of the surveys service: ``create_app`` wires the routes, the error handlers, the cache of
+campaign definitions and the pseudonymiser onto the shared service skeleton (``lsg_shared.app.build_app``)."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
 
 from lsg_shared.app import build_app
-from lsg_shared.runtime import Runtime
+from lsg_surveys.application.campaigns import CampaignDefinitions
 from lsg_surveys.domain.privacy import Pseudonymizer
-from lsg_surveys.entrypoints.errors import ImportBodyLimit, install_scrubbing
+from lsg_surveys.entrypoints import errors
+from lsg_surveys.entrypoints.errors import ImportBodyLimit
 from lsg_surveys.entrypoints.routes import router
-from lsg_surveys.service import SurveysApp
 from lsg_surveys.settings import SurveysSettings
 
 DESCRIPTION = "Opinion surveys, focus groups, public consultations and the forum."
@@ -26,12 +27,6 @@ TAGS = [
 
 def create_app(settings: SurveysSettings | None = None) -> FastAPI:
     settings = settings or SurveysSettings()
-    app: FastAPI | None = None
-
-    async def bind(rt: Runtime) -> None:
-        assert app is not None
-        app.state.surveys = SurveysApp(pool=rt.pool, make_event=rt.event)
-
     app = build_app(
         name="surveys",
         package="lsg_surveys",
@@ -39,12 +34,12 @@ def create_app(settings: SurveysSettings | None = None) -> FastAPI:
         title="LSG Events — surveys",
         description=DESCRIPTION,
         routers=[router],
-        on_startup=[bind],
         openapi_tags=TAGS,
     )
-    install_scrubbing(app)
+    errors.install(app)
     # Added last, so it runs before the shared body limit and can raise it for imports.
     app.add_middleware(ImportBodyLimit, max_bytes=settings.max_import_bytes)
+    app.state.campaign_definitions = CampaignDefinitions()
     app.state.pseudonymizer = Pseudonymizer(settings.pseudonym_key.get_secret_value())
     app.state.max_batch_rows = settings.max_batch_rows
     return app

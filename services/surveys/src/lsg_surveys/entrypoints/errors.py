@@ -1,7 +1,7 @@
-"""Error documents that can always be rendered.
+"""The application's errors as problem documents (``application/problem+json``), registered by ``create_app``.
 
-A client can send a lone UTF-16 surrogate (``"\\ud800"`` in JSON); echoed back in a problem document it makes
-the JSON encoder fail, turning a 422 into a 500. Values and field names are scrubbed before rendering.
+Routes raise nothing of their own for these: a use case raises, the handler here answers. Unpaired surrogates
+echoed in a problem are made encodable by the shared renderer (``lsg_shared.problems``).
 """
 
 from __future__ import annotations
@@ -9,37 +9,81 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from starlette.responses import Response
+from fastapi.responses import JSONResponse
+
+from lsg_shared.problems import Problem, conflict, invalid, not_found
+from lsg_surveys.application.errors import (
+    CampaignExists,
+    CampaignNotOpen,
+    GatheringIdTaken,
+    Invalid,
+    NotFound,
+    ResultsNotReady,
+    WrongKind,
+)
+from lsg_surveys.domain.model import FieldError, TransitionError
 
 
-def scrub(value: Any) -> Any:
-    """`value` with every unpaired surrogate replaced by U+FFFD (recursively in dicts, lists, tuples)."""
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return "".join("\ufffd" if 0xD800 <= ord(c) <= 0xDFFF else c for c in value)
-        return value
-    if isinstance(value, dict):
-        return {scrub(k): scrub(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [scrub(v) for v in value]
-    if isinstance(value, tuple):
-        return tuple(scrub(v) for v in value)
-    return value
+def _fields(errors: list[FieldError]) -> list[dict[str, Any]]:
+    return [e.as_dict() for e in errors]
 
 
-def install_scrubbing(app: FastAPI) -> None:
-    """Wrap the shared request-validation handler so the errors it echoes are always encodable."""
-    shared: Any = app.exception_handlers[RequestValidationError]
+def problem(exc: Exception) -> Problem:
+    """The problem document an application (or domain) error stands for."""
+    if isinstance(exc, NotFound):
+        return not_found(exc.what, exc.identifier)
+    if isinstance(exc, Invalid):
+        return invalid(_fields(exc.errors), exc.detail, **exc.extra)
+    if isinstance(exc, CampaignNotOpen):
+        return invalid(
+            _fields(
+                [
+                    FieldError(
+                        "campaign_id", f"the campaign is {exc.status.value}; it accepts no responses", exc.campaign_id
+                    )
+                ]
+            ),
+            f"Campaign {exc.campaign_id!r} is {exc.status.value}: responses are accepted only while it is open.",
+        )
+    if isinstance(exc, WrongKind):
+        return invalid(_fields([FieldError("campaign_id", str(exc), exc.campaign_id)]))
+    if isinstance(exc, (CampaignExists, GatheringIdTaken)):
+        return conflict(str(exc))
+    if isinstance(exc, TransitionError):
+        return Problem(
+            409,
+            "Conflict",
+            str(exc),
+            type_="invalid-transition",
+            errors=[{"field": "status", "message": str(exc), "value": exc.current.value}],
+        )
+    if isinstance(exc, ResultsNotReady):
+        return Problem(409, "Not available", str(exc), type_="results-not-ready")
+    raise TypeError(f"no problem for {type(exc).__name__}")  # pragma: no cover
 
-    async def handler(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, RequestValidationError)
-        response: Response = await shared(request, RequestValidationError(scrub(list(exc.errors()))))
-        return response
 
-    app.exception_handlers[RequestValidationError] = handler
+APPLICATION_ERRORS = (
+    NotFound,
+    Invalid,
+    CampaignNotOpen,
+    WrongKind,
+    CampaignExists,
+    GatheringIdTaken,
+    TransitionError,
+    ResultsNotReady,
+)
+
+
+def install(app: FastAPI) -> None:
+    """Answer each application error with its problem, through the shared Problem handler."""
+    shared: Any = app.exception_handlers[Problem]
+
+    async def handler(request: Request, exc: Exception) -> JSONResponse:
+        answer: JSONResponse = await shared(request, problem(exc))
+        return answer
+
+    for error in APPLICATION_ERRORS:
+        app.add_exception_handler(error, handler)
 
 
 class ImportBodyLimit:

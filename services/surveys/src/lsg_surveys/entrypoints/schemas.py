@@ -1,21 +1,70 @@
-"""HTTP request and response bodies of the surveys API (v1)."""
+"""HTTP request and response bodies of the surveys API (v1).
+
+Every request body is a ``RequestModel`` (``lsg_shared.inputs``): text PostgreSQL cannot store (NUL, unpaired
+surrogates) is a 422 naming the field. Nested models of the contracts (``Place``, ``LocalizedText``, questions)
+are checked again by the domain's ``bad_text`` in the use cases, as are the rows of batches and imports, which
+are checked one by one so that a bad row is reported with its path and ``partial=true`` still stores the others.
+"""
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from lsg_events.base import ParticipantCount
 from lsg_events.geography import Place
 from lsg_events.i18n import Language, LocalizedText
 from lsg_events.surveys import CampaignKind
+from lsg_shared.inputs import RequestModel, SafeText, text_fault
+from lsg_surveys.application.responses import BatchOutcome
 from lsg_surveys.domain.model import ID_PATTERN, CampaignStatus, Mappings, Question
-from lsg_surveys.domain.responses import SUBMISSION_ID
+from lsg_surveys.domain.responses import SUBMISSION_ID, Respondent, ResponseInput
 
 
-class CampaignIn(BaseModel):
+def _storable(value: Any) -> Any:
+    """An answer (text, number, list of option codes...) whose every string PostgreSQL can store."""
+    if isinstance(value, str):
+        fault = text_fault(value)
+        if fault:
+            raise ValueError(fault)
+    elif isinstance(value, list):
+        for item in value:
+            _storable(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _storable(key)
+            _storable(item)
+    return value
+
+
+def _encodable(value: Any) -> Any:
+    """`value` with every unpaired surrogate replaced by U+FFFD, so a report echoing input can be rendered."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode("utf-8") if text_fault(value) else value
+    if isinstance(value, dict):
+        return {_encodable(k): _encodable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_encodable(v) for v in value]
+    return value
+
+
+class RespondentIn(RequestModel, Respondent):
+    pass
+
+
+class ResponseIn(RequestModel, ResponseInput):
+    """One resident's response as a client submits it."""
+
+    respondent: RespondentIn | None = None
+    # Each answer checked on its own, so a bad one is named (answers.q_comment), as the domain's checks name it.
+    answers: dict[SafeText, Annotated[Any, AfterValidator(_storable)]] = Field(
+        max_length=500, description="question id -> answer"
+    )
+
+
+class CampaignIn(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
     campaign_id: str | None = Field(None, pattern=ID_PATTERN, description="Chosen by the caller, else generated")
@@ -70,6 +119,11 @@ class RowOutcome(BaseModel):
     reason: str | None = None
     errors: list[dict[str, Any]] | None = None
 
+    @field_validator("errors")
+    @classmethod
+    def _renderable(cls, value: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
+        return _encodable(value) if value is not None else None
+
 
 class BatchResult(BaseModel):
     campaign_id: str
@@ -81,13 +135,33 @@ class BatchResult(BaseModel):
     rejected: int
     rows: list[RowOutcome]
 
+    @classmethod
+    def of(cls, outcome: BatchOutcome) -> BatchResult:
+        return cls(
+            campaign_id=outcome.campaign_id,
+            received=outcome.received,
+            recorded=outcome.recorded,
+            corrected=outcome.corrected,
+            duplicates=outcome.duplicates,
+            skipped=outcome.skipped,
+            rejected=outcome.rejected,
+            rows=[RowOutcome(**r.as_dict()) for r in outcome.rows],
+        )
 
-class BatchIn(BaseModel):
+
+class BatchIn(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
     responses: list[Any] = Field(
         min_length=1, description="Responses, each shaped as the single-response body (checked row by row)"
     )
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable_text(cls, value: Any) -> Any:
+        # Replaces RequestModel's check: rows are checked one by one (bad text included) by the use case, so a
+        # bad row is reported with its path (responses[3].answers.q1) and partial=true stores the others.
+        return value
 
 
 class ResponseOut(BaseModel):
@@ -112,7 +186,7 @@ class ResponseOut(BaseModel):
     erased_at: datetime | None
 
 
-class Statement(BaseModel):
+class Statement(RequestModel):
     """A problem or initiative raised at a meeting: a short text in the language it was said in."""
 
     model_config = ConfigDict(extra="forbid")
@@ -121,7 +195,7 @@ class Statement(BaseModel):
     language: Language
 
 
-class GatheringIn(BaseModel):
+class GatheringIn(RequestModel):
     model_config = ConfigDict(extra="forbid")
 
     gathering_id: str | None = Field(
@@ -157,7 +231,7 @@ class GatheringStored(BaseModel):
     status: Literal["recorded", "duplicate"]
 
 
-class ErasureIn(BaseModel):
+class ErasureIn(RequestModel):
     """Whose personal data to erase: by the identity the respondent gave, or by response ids."""
 
     model_config = ConfigDict(extra="forbid")
