@@ -12,7 +12,8 @@ import contextlib
 import logging
 
 from lsg_alerts.adapters import gauges
-from lsg_alerts.application import Ingestor
+from lsg_alerts.application.supervision import supervise_once
+from lsg_alerts.settings import AlertsSettings
 from lsg_shared.consumer import INFRASTRUCTURE_ERRORS
 from lsg_shared.runtime import Runtime
 
@@ -20,15 +21,16 @@ log = logging.getLogger(__name__)
 
 
 class Supervisor:
-    def __init__(self, ingestor: Ingestor) -> None:
-        self.ingestor = ingestor
+    def __init__(self, settings: AlertsSettings) -> None:
+        self.settings = settings
         self._stop = asyncio.Event()
 
     async def run(self, rt: Runtime) -> None:
-        interval = self.ingestor.settings.supervision_interval_s
+        interval = self.settings.supervision_interval_s
+        uow = rt.uow
         while not self._stop.is_set():
             try:
-                escalated, offline = await self.ingestor.supervise_once(rt.pool)
+                escalated, offline = await supervise_once(uow, self.settings)
                 gauges.ESCALATIONS.inc(escalated)
                 await gauges.sample(rt.pool)
                 if escalated or offline:

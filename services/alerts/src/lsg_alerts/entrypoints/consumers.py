@@ -13,11 +13,11 @@ Partner message contract (the record is not a CloudEvent; partners need no SDK):
 The 5-minute window is measured against the record's Kafka timestamp, not the consumer's clock: a consumer
 that was down for an hour must still accept what partners sent meanwhile, and nothing is lost to lag.
 
-A record that is refused (signature, size, schema, CAP rules, device right) goes to
-``lsg.partner.input.v1.dlq`` with the reason in ``x-lsg-dlq-reason`` and the fields in
-``x-lsg-dlq-error``; the consumer commits and goes on. When PostgreSQL or Kafka is away, the record is
-handed back uncommitted and retried. There is no per-partner rate limit on this door: the consumer's own
-pace is the limit.
+The consumer is the shared ``lsg_shared.consumer.EventConsumer`` (subscription, commit after the effect,
+hand-back when PostgreSQL or Kafka is away, dead letters) with its own ``process``: a refused record (signature,
+size, schema, CAP rules, device right) goes to ``lsg.partner.input.v1.dlq`` with the reason in
+``x-lsg-dlq-reason`` and the fields in ``x-lsg-dlq-error``; the consumer commits and goes on. There is no
+per-partner rate limit on this door: the consumer's own pace is the limit.
 
 Every record, accepted or refused, leaves one row in the audit log (``lsg_shared.audit.delivery``), as a
 request at the HTTP door does: the partner (verified or only claimed), the status that door would have
@@ -26,20 +26,22 @@ answered, the outcome or the refusal, the partition and offset.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
-from faststream import AckPolicy
-from faststream.kafka.annotations import KafkaMessage
-
-from lsg_alerts.application import Inbound, Ingestor, Rejected
+from lsg_alerts.application import heartbeats
+from lsg_alerts.application.doors import Inbound, PartnerDoors
+from lsg_alerts.application.errors import Rejected
 from lsg_events import topics
 from lsg_events.alerts import DeviceHeartbeat
-from lsg_shared import audit, dlq, metrics
-from lsg_shared.consumer import INFRASTRUCTURE_ERRORS, InfrastructureUnavailable
+from lsg_events.envelope import CloudEvent
+from lsg_shared import audit, consumer, metrics
+from lsg_shared.consumer import INFRASTRUCTURE_ERRORS, EventConsumer
+from lsg_shared.db import Conn
 from lsg_shared.runtime import Runtime
+from lsg_shared.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -68,11 +70,20 @@ def _kind(headers: dict[str, str]) -> str:
     return "alert"
 
 
-class PartnerDoor:
-    def __init__(self, rt: Runtime, ingestor: Ingestor) -> None:
+async def _no_cloudevents(conn: Conn, event: CloudEvent) -> None:
+    raise AssertionError("the partner topic carries partner documents, not CloudEvents")  # process() is overridden
+
+
+class PartnerTopicConsumer(EventConsumer):
+    """The shared consumer with the partner door's ``process``: authenticate, apply, or dead-letter; audit."""
+
+    def __init__(self, rt: Runtime, doors: PartnerDoors, uow: Callable[[], UnitOfWork]) -> None:
+        super().__init__(
+            name=CONSUMER, pool=lambda: rt.pool, publish=rt.broker.publish, registry={}, handle=_no_cloudevents
+        )
         self.rt = rt
-        self.ingestor = ingestor
-        self._stall = 0
+        self.doors = doors
+        self.uow = uow
 
     async def process(self, record: Any) -> None:
         headers = _headers(record.headers)
@@ -94,13 +105,15 @@ class PartnerDoor:
                 if record.timestamp and record.timestamp > 0
                 else time.time(),
             )
-            handler = self.ingestor.heartbeat if kind == "heartbeat" else self.ingestor.alert
-            result = await handler(self.rt.pool, msg, rate_limit=False)
+            if kind == "heartbeat":
+                result = await heartbeats.receive(self.uow(), self.doors, msg, rate_limit=False)
+            else:
+                result = await self.doors.alert(self.uow(), msg, rate_limit=False)
             self._stall = 0
             metrics.EVENTS_CONSUMED.labels(CONSUMER, kind, result.outcome).inc()
             self._audit(record, headers, kind, verified=True, status=result.status, outcome=result.outcome)
         except Rejected as rej:
-            await self._dead_letter(record, rej.reason, rej.detail)
+            await self._dead_letter(record, rej.reason, rej.detail, attempts=1)
             # As at the HTTP door: a refused signature (or a size checked before it) proves no identity.
             verified = rej.status not in (401, 413)
             self._audit(record, headers, kind, verified=verified, status=rej.status, outcome=rej.reason)
@@ -109,7 +122,7 @@ class PartnerDoor:
         except Exception as exc:
             # A bug must not stop the partner door: the record is kept in the DLQ for replay after a fix.
             log.exception("partner record %s[%d]@%d failed", record.topic, record.partition, record.offset)
-            await self._dead_letter(record, "handler-error", type(exc).__name__)
+            await self._dead_letter(record, "handler-error", type(exc).__name__, attempts=1)
             self._audit(record, headers, kind, verified=False, status=None, outcome="handler-error")
 
     def _audit(
@@ -133,57 +146,16 @@ class PartnerDoor:
             )
         )
 
-    async def _hand_back(self, exc: BaseException) -> None:
-        self._stall += 1
-        metrics.CONSUMER_STALLS.labels(CONSUMER).inc()
-        pause = min(0.2 * 2 ** min(self._stall, 10), 5.0)
-        log.warning("partner door: infrastructure unavailable (%s); retrying in %.1fs", type(exc).__name__, pause)
-        await asyncio.sleep(pause)
-        raise InfrastructureUnavailable(str(exc)) from exc
 
-    async def _dead_letter(self, record: Any, reason: str, detail: str) -> None:
-        letter = dlq.DeadLetter(
-            topic=record.topic,
-            partition=record.partition,
-            offset=record.offset,
-            key=record.key,
-            value=record.value,
-            headers=list(record.headers or ()),
-            reason=reason,
-            error=detail,
-            consumer=CONSUMER,
-            attempts=1,
-        )
-        try:
-            await dlq.send(self.rt.broker.publish, letter)
-        except INFRASTRUCTURE_ERRORS as exc:
-            await self._hand_back(exc)
-        metrics.DEAD_LETTERS.labels(CONSUMER, record.topic, reason).inc()
-        log.warning("partner record %s[%d]@%d refused: %s", record.topic, record.partition, record.offset, reason)
-
-
-async def _raw_body(message: Any) -> Any:
-    """Never let the framework decode the value: FastStream's default decoder parses a body whose
-    content-type says JSON, and a record that is not JSON then fails before our handler, is nacked and
-    redelivered forever, wedging its partition. Our handler reads the raw record and dead-letters it."""
-    return message.body
-
-
-def register(rt: Runtime, ingestor: Ingestor, group_id: str) -> PartnerDoor:
-    door = PartnerDoor(rt, ingestor)
-
-    @rt.broker.subscriber(
+def register(rt: Runtime, doors: PartnerDoors, uow: Callable[[], UnitOfWork], group_id: str) -> PartnerTopicConsumer:
+    """Subscribe the partner door to ``lsg.partner.input.v1`` (raw records: our code decodes and dead-letters)."""
+    door = PartnerTopicConsumer(rt, doors, uow)
+    consumer.subscribe(
+        rt.broker,
+        door,
         topics.PARTNER_INPUT,
         group_id=group_id,
-        auto_offset_reset="earliest",
-        ack_policy=AckPolicy.NACK_ON_ERROR,
-        decoder=_raw_body,
         title="alerts/partner-door",
         description="Signed CAP 1.2 alerts and heartbeats from partner systems",
     )
-    async def on_partner_record(message: KafkaMessage) -> None:
-        raw = message.raw_message
-        assert not isinstance(raw, tuple)
-        await door.process(raw)
-
     return door

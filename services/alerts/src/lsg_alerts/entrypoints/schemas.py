@@ -1,0 +1,202 @@
+"""Request bodies of the alerts API (each a ``RequestModel``: no text PostgreSQL cannot store) and the JSON the
+routes answer with."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+import asyncpg
+from pydantic import BaseModel, Field, field_validator, model_validator
+
+from lsg_alerts.application.devices import Availability
+from lsg_alerts.application.partners import NewSecret, PartnerView
+from lsg_events.alerts import DeviceKind, DeviceStatus
+from lsg_events.geography import Place
+from lsg_events.i18n import LocalizedText
+from lsg_shared.inputs import RequestModel, text_fault
+
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
+PartnerKind = Literal["vendor", "municipal_dispatch", "regional_emergency_service", "other"]
+
+
+def _faults(value: Any, path: str) -> list[str]:
+    if isinstance(value, str):
+        fault = text_fault(value)
+        return [f"{path}: {fault}"] if fault else []
+    if isinstance(value, dict):
+        return [f for k, v in value.items() for f in _faults(v, f"{path}.{k}" if path else str(k))]
+    if isinstance(value, list):
+        return [f for i, v in enumerate(value) for f in _faults(v, f"{path}[{i}]")]
+    return []
+
+
+def storable(value: BaseModel | None) -> None:
+    """A nested model from the event contracts (a label, a place) holds only text PostgreSQL can store.
+
+    ``RequestModel`` leaves nested models to check their own fields; these are not request models, so their
+    text is checked here (the error names the field and the part at fault, e.g. ``label`` / ``lv: ...``)."""
+    if value is not None:
+        faults = _faults(value.model_dump(), "")
+        if faults:
+            raise ValueError("; ".join(faults))
+
+
+# ---- partners ------------------------------------------------------------------------------------------------
+class PartnerIn(RequestModel):
+    partner_id: str = Field(pattern=ID_PATTERN)
+    label: LocalizedText | None = None
+    kind: PartnerKind = "vendor"
+
+    @field_validator("label")
+    @classmethod
+    def _storable_label(cls, value: LocalizedText | None) -> LocalizedText | None:
+        storable(value)
+        return value
+
+
+class DeviceGrants(RequestModel):
+    device_ids: list[str] = Field(default_factory=list, max_length=1000)
+
+
+def partner_json(view: PartnerView) -> dict[str, Any]:
+    row = view.row
+    return {
+        "partner_id": row["partner_id"],
+        "label": row["label"],
+        "kind": row["kind"],
+        "active": row["active"],
+        "created_at": row["created_at"].isoformat(),
+        # Secrets are never returned after creation: only their ids and ages.
+        "secrets": [{"secret_id": s["secret_id"], "created_at": s["created_at"].isoformat()} for s in view.secrets],
+        "device_ids": view.device_ids,
+    }
+
+
+def secret_json(secret: NewSecret) -> dict[str, Any]:
+    return {"secret_id": secret.secret_id, "secret": secret.secret, "note": "shown once; store it now"}
+
+
+# ---- devices -------------------------------------------------------------------------------------------------
+class DeviceIn(RequestModel):
+    device_id: str = Field(pattern=ID_PATTERN)
+    kind: DeviceKind
+    label: LocalizedText | None = None
+    place: Place = Field(description="Down to the settlement the device serves")
+    latitude: float | None = Field(None, ge=-90, le=90)
+    longitude: float | None = Field(None, ge=-180, le=180)
+    partner_id: str = Field(pattern=ID_PATTERN, description="The partner that owns (and speaks for) the device")
+    heartbeat_interval_s: int = Field(300, gt=0, le=7 * 24 * 3600)
+
+    @field_validator("label", "place")
+    @classmethod
+    def _storable_parts(cls, value: BaseModel | None) -> BaseModel | None:
+        storable(value)
+        return value
+
+    @model_validator(mode="after")
+    def _settlement(self) -> DeviceIn:
+        if self.place.settlement is None:
+            raise ValueError("place must go down to the settlement the device serves")
+        return self
+
+    def columns(self) -> dict[str, Any]:
+        """The device's columns as the adapter stores them (``place`` stays a Place)."""
+        data = self.model_dump()
+        data["place"] = self.place
+        data["label"] = self.label.model_dump() if self.label else None
+        data["kind"] = self.kind.value
+        return data
+
+
+class InstallIn(RequestModel):
+    installed_at: datetime | None = Field(None, description="Defaults to now")
+    latitude: float | None = Field(None, ge=-90, le=90)
+    longitude: float | None = Field(None, ge=-180, le=180)
+
+
+class StatusIn(RequestModel):
+    status: DeviceStatus
+    reason: str | None = Field(None, max_length=200)
+
+
+def device_json(row: asyncpg.Record, avail: Availability | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "device_id": row["device_id"],
+        "kind": row["kind"],
+        "label": row["label"],
+        "place": row["place"],
+        "latitude": row["latitude"],
+        "longitude": row["longitude"],
+        "partner_id": row["partner_id"],
+        "heartbeat_interval_s": row["heartbeat_interval_s"],
+        "status": row["status"],
+        "status_changed_at": row["status_changed_at"].isoformat(),
+        "installed_at": row["installed_at"].isoformat() if row["installed_at"] else None,
+        "last_heartbeat_at": row["last_heartbeat_at"].isoformat() if row["last_heartbeat_at"] else None,
+        "battery_pct": row["battery_pct"],
+        "signal_dbm": row["signal_dbm"],
+        "tamper": row["tamper"],
+    }
+    if avail is not None:
+        out["availability"] = {"ratio": avail[0], "online_s": avail[1], "supervised_s": avail[2]}
+    return out
+
+
+# ---- alerts --------------------------------------------------------------------------------------------------
+class NoteIn(RequestModel):
+    note: str | None = Field(None, max_length=2000, description="Kept in the alert's history, never in events")
+
+
+def alert_json(row: asyncpg.Record) -> dict[str, Any]:
+    def ts(name: str) -> str | None:
+        value = row[name]
+        return value.isoformat() if value is not None else None
+
+    return {
+        "alert_id": str(row["alert_id"]),
+        "kind": row["kind"],
+        "origin": row["origin"],
+        "state": row["state"],
+        "drill": row["drill"],
+        "identifier": row["identifier"],
+        "sender": row["sender"],
+        "sent": ts("sent"),
+        "cap_status": row["cap_status"],
+        "msg_type": row["msg_type"],
+        "category": row["category"],
+        "event": row["event"],
+        "urgency": row["urgency"],
+        "severity": row["severity"],
+        "certainty": row["certainty"],
+        "headline": row["headline"],
+        "area_desc": row["area_desc"],
+        "place": row["place"],
+        "device_id": row["device_id"],
+        "partner_id": row["partner_id"],
+        "received_at": ts("received_at"),
+        "expires": ts("expires"),
+        "escalation_level": row["escalation_level"],
+        "escalation_count": row["escalation_count"],
+        "ack_deadline": ts("ack_deadline"),
+        "next_escalation_at": ts("next_escalation_at"),
+        "acknowledged_by": row["acknowledged_by"],
+        "acknowledged_at": ts("acknowledged_at"),
+        "resolved_by": row["resolved_by"],
+        "resolved_at": ts("resolved_at"),
+        "cancelled_at": ts("cancelled_at"),
+    }
+
+
+def history_json(rows: list[asyncpg.Record]) -> list[dict[str, Any]]:
+    return [
+        {
+            "at": h["at"].isoformat(),
+            "action": h["action"],
+            "actor": h["actor"],
+            "level": h["level"],
+            "note": h["note"],
+            "detail": h["detail"],
+        }
+        for h in rows
+    ]
