@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from fastapi.routing import APIRoute
 
-from lsg_training.entrypoints.api import PUBLIC_READS, router
 from lsg_training.entrypoints.app import create_app
+from lsg_training.entrypoints.routes import PUBLIC_READS, router
 from lsg_training.settings import TrainingSettings
 
 pytestmark = pytest.mark.unit

@@ -19,6 +19,9 @@ from fpdf.enums import XPos, YPos
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from lsg_training.domain.sheets import cell_text
 
 # fontTools logs every glyph of every subset at INFO: not worth a line per certificate.
 logging.getLogger("fontTools").setLevel(logging.WARNING)
@@ -128,6 +131,11 @@ class SheetSession:
     held_on: date
 
 
+def _append(ws: Worksheet, row: Sequence[Any]) -> None:
+    """Append a row, every text made safe for a cell (no illegal control character, never a formula)."""
+    ws.append([cell_text(v) if isinstance(v, str) else v for v in row])
+
+
 def attendance_xlsx(
     *,
     programme: dict[str, Any],
@@ -145,14 +153,14 @@ def attendance_xlsx(
     assert ws is not None
     ws.title = label("attendance", lang)[:31]
     title = programme["title"].get(lang) or programme["title"]["en"]
-    ws.append([f"{title} ({programme['code']})"])
+    _append(ws, [f"{title} ({programme['code']})"])
     ws["A1"].font = Font(bold=True, size=13)
     fixed = ["no", "name", "ref", "role", "country", "place", "organisation", "gender"]
     headings = [label(k, lang) for k in fixed]
     headings += [f"{s.module_code} {s.held_on.isoformat()}" for s in sessions]
     headings += [f"{label('attended', lang)}: {m['code']}" for m in modules]
     headings += [label("complete", lang), label("completed_on", lang)]
-    ws.append(headings)
+    _append(ws, headings)
     for cell in ws[2]:
         cell.font = Font(bold=True)
         cell.alignment = Alignment(wrap_text=True, vertical="top")
@@ -177,18 +185,20 @@ def attendance_xlsx(
             row.append(1 if key in present else (0 if key in recorded else None))
         row += [1 if (m["code"], pid) in attended else 0 for m in modules]
         row += [label("yes", lang) if p["currently_complete"] else label("no_", lang), p["completed_on"]]
-        ws.append(row)
+        _append(ws, row)
     ws.freeze_panes = "C3"
     widths = {1: 5, 2: 32, 3: 10, 4: 22, 5: 8, 6: 22, 7: 28, 8: 12}
     for col in range(1, len(headings) + 1):
         ws.column_dimensions[get_column_letter(col)].width = widths.get(col, 14)
     summary = wb.create_sheet(label("summary", lang)[:31])
-    summary.append([label("participants", lang), len(participants)])
-    summary.append([label("complete", lang), sum(1 for p in participants if p["currently_complete"])])
-    summary.append([label("sessions", lang), len(sessions)])
+    _append(summary, [label("participants", lang), len(participants)])
+    _append(summary, [label("complete", lang), sum(1 for p in participants if p["currently_complete"])])
+    _append(summary, [label("sessions", lang), len(sessions)])
     for m in modules:
         count = sum(1 for p in participants if (m["code"], str(p["id"])) in attended)
-        summary.append([f"{label('attended', lang)}: {m['code']} — {m['title'].get(lang) or m['title']['en']}", count])
+        _append(
+            summary, [f"{label('attended', lang)}: {m['code']} — {m['title'].get(lang) or m['title']['en']}", count]
+        )
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()

@@ -1,6 +1,6 @@
-"""Use cases that change state and emit events: each runs on the caller's connection, inside its transaction,
-and puts its events in the outbox in that same transaction (nothing is half-written, nothing is told that
-was not stored).
+"""Progress: a participant's attended modules and completion, recomputed from the attendance records inside the
+caller's transaction, with the events in the outbox of that same transaction (nothing is half-written, nothing is
+told that was not stored). Every use case that changes attendance, modules or the rule ends here.
 
 Corrections and what has already been told (events are facts):
 
@@ -23,16 +23,12 @@ from collections.abc import Callable, Iterable
 from datetime import date
 from typing import Any
 
-from lsg_events import ActivityHeld, CloudEvent, TrainingAttended, TrainingCompleted, TrainingSessionHeld
-from lsg_events.base import EventData, ParticipantCount
+from lsg_events import CloudEvent, TrainingAttended, TrainingCompleted
 from lsg_events.geography import Place
-from lsg_events.i18n import LocalizedText
-from lsg_shared.db import Conn
-from lsg_shared.outbox import enqueue
+from lsg_shared.uow import Transaction
 from lsg_training.adapters import postgres as repo
 from lsg_training.domain.rules import CompletionRule, attended_modules, module_changes
 
-MakeEvent = Callable[..., CloudEvent]
 _NS = uuid.UUID("6f1d2a64-6a53-4c43-9d3e-4c1f1f0b7a11")
 
 
@@ -40,10 +36,9 @@ def event_id(*parts: object) -> str:
     return str(uuid.uuid5(_NS, ":".join(str(p) for p in parts)))
 
 
-async def recompute(
-    conn: Conn, make_event: MakeEvent, programme_id: str, participant_id: uuid.UUID
-) -> list[CloudEvent]:
+async def recompute(tx: Transaction, programme_id: str, participant_id: uuid.UUID) -> list[CloudEvent]:
     """Recompute one participant's modules and completion from the attendance records; tell what changed."""
+    conn = tx.conn
     enrolment = await repo.lock_enrolment(conn, programme_id, participant_id)
     if enrolment is None:
         return []
@@ -89,7 +84,7 @@ async def recompute(
             revision=change.revision,
         )
         eid = event_id("attended", programme_id, participant_id, change.module_code, change.revision)
-        events.append(make_event(data, id=eid))
+        events += await tx.emit(data, id=eid)
     rule = CompletionRule.model_validate(programme["completion_rule"] or {})
     complete = rule.is_met(modules, current)
     first_completion: date | None = None
@@ -98,10 +93,9 @@ async def recompute(
         data_c = TrainingCompleted(
             **common, completed_on=first_completion, modules=sorted(current, key=_order(modules))
         )
-        events.append(make_event(data_c, id=event_id("completed", programme_id, participant_id)))
+        events += await tx.emit(data_c, id=event_id("completed", programme_id, participant_id))
     if complete != enrolment["currently_complete"] or first_completion is not None:
         await repo.set_completion(conn, programme_id, participant_id, currently=complete, first_on=first_completion)
-    await enqueue(conn, *events)
     return events
 
 
@@ -110,57 +104,13 @@ def _order(modules: list[str]) -> Callable[[str], int]:
     return lambda code: position.get(code, len(position))
 
 
-async def recompute_many(
-    conn: Conn, make_event: MakeEvent, programme_id: str, participant_ids: Iterable[uuid.UUID]
-) -> list[CloudEvent]:
+async def recompute_many(tx: Transaction, programme_id: str, participant_ids: Iterable[uuid.UUID]) -> list[CloudEvent]:
     events: list[CloudEvent] = []
     # A fixed order of row locks, so two bulk writes for the same programme cannot deadlock.
     for pid in sorted(set(participant_ids)):
-        events += await recompute(conn, make_event, programme_id, pid)
+        events += await recompute(tx, programme_id, pid)
     return events
 
 
-async def recompute_programme(conn: Conn, make_event: MakeEvent, programme_id: str) -> list[CloudEvent]:
-    return await recompute_many(conn, make_event, programme_id, await repo.enrolled_ids(conn, programme_id))
-
-
-async def close_session(conn: Conn, make_event: MakeEvent, session: Any) -> CloudEvent:
-    module = await repo.get_module(conn, session["programme_id"], session["module_code"])
-    assert module is not None
-    data = TrainingSessionHeld(
-        programme_id=session["programme_id"],
-        session_id=session["id"],
-        module_code=session["module_code"],
-        module_title=LocalizedText.model_validate(module["title"]),
-        held_on=session["held_on"],
-        place=Place.model_validate(session["place"]),
-        language=session["language"],
-        trainers=len(session["trainers"] or []),
-        attendees=await repo.count_present(conn, session["id"]),
-    )
-    event = make_event(data, id=event_id("session.held", session["id"]))
-    await repo.mark_session_closed(conn, session["id"])
-    await enqueue(conn, event)
-    return event
-
-
-async def hold_activity(conn: Conn, make_event: MakeEvent, activity: Any) -> CloudEvent:
-    cells = await repo.activity_breakdown(conn, activity["id"])
-    breakdown = [
-        ParticipantCount(country=c["country"], role=c["role"], gender=c["gender"], count=c["n"]) for c in cells
-    ]
-    data: EventData = ActivityHeld(
-        activity_id=activity["id"],
-        kind=activity["kind"],
-        title=LocalizedText.model_validate(activity["title"]),
-        starts_on=activity["starts_on"],
-        ends_on=activity["ends_on"],
-        place=Place.model_validate(activity["place"]),
-        participants=sum(c.count for c in breakdown),
-        breakdown=breakdown,
-        programme_id=activity["programme_id"],
-    )
-    event = make_event(data, id=event_id("activity.held", activity["id"]))
-    await repo.mark_activity_held(conn, activity["id"])
-    await enqueue(conn, event)
-    return event
+async def recompute_programme(tx: Transaction, programme_id: str) -> list[CloudEvent]:
+    return await recompute_many(tx, programme_id, await repo.enrolled_ids(tx.conn, programme_id))

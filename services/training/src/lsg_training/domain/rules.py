@@ -50,6 +50,8 @@ class CompletionRule(BaseModel):
             required = modules if self.min_modules is None else []
         if any(m not in done for m in required):
             return False
+        if not done & set(modules):
+            return False  # nothing attended completes nothing (a rule that asks for nothing is refused at the door)
         return self.min_modules is None or len(done & set(modules)) >= self.min_modules
 
 

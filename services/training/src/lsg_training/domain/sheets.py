@@ -14,6 +14,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 
 _SPACES = re.compile(r"\s+")
@@ -347,3 +348,35 @@ SIGNIN_COLUMNS = (
     ),
     Column("signature", ("paraksts", "подпись")),
 )
+
+
+SESSION_COLUMNS = (
+    Column("session", ("session id", "session_id", "nodarbība", "nodarbības id", "сессия", "занятие", "id занятия")),
+    Column("module", ("module code", "modulis", "moduļa kods", "модуль", "код модуля")),
+    Column("date", ("datums", "дата")),
+)
+
+
+def parse_date(value: str) -> date | None:
+    value = value.strip()
+    for fmt in ("%Y-%m-%d", "%d.%m.%Y", "%d/%m/%Y", "%d.%m.%y"):
+        try:
+            return datetime.strptime(value, fmt).date()
+        except ValueError:
+            continue
+    return None
+
+
+# Characters a spreadsheet cell cannot hold (the C0 controls but tab, line feed and carriage return).
+_CELL_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# What a spreadsheet program reads as the start of a formula (OWASP, "CSV injection").
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cell_text(value: str) -> str:
+    """Text safe to put in a spreadsheet cell: control characters a workbook cannot hold are dropped, and text
+    a spreadsheet program would run as a formula is prefixed with an apostrophe so it stays text."""
+    text = _CELL_ILLEGAL.sub("", value)
+    if text.startswith(_FORMULA_START):
+        return "'" + text
+    return text

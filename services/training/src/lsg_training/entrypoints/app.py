@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 
 from lsg_shared.app import build_app
-from lsg_training.entrypoints.api import router
+from lsg_shared.problems import problem_response
+from lsg_training.application.errors import TrainingError
+from lsg_training.entrypoints.routes import router
 from lsg_training.settings import TrainingSettings
 
 DESCRIPTION = (
@@ -16,7 +19,7 @@ DESCRIPTION = (
 
 def create_app(settings: TrainingSettings | None = None) -> FastAPI:
     settings = settings or TrainingSettings()
-    return build_app(
+    app = build_app(
         name="training",
         package="lsg_training",
         settings=settings,
@@ -32,4 +35,13 @@ def create_app(settings: TrainingSettings | None = None) -> FastAPI:
             {"name": "activities", "description": "Study tour, conference, staff exchange"},
             {"name": "places", "description": "Places of the shared geography"},
         ],
+    )
+    app.add_exception_handler(TrainingError, refused)  # type: ignore[arg-type]
+    return app
+
+
+async def refused(request: Request, exc: TrainingError) -> JSONResponse:
+    """What a use case refused, as a problem document naming the field."""
+    return problem_response(
+        exc.status, exc.title, exc.detail, type_=exc.kind, instance=request.url.path, errors=exc.errors
     )

@@ -1,26 +1,65 @@
-"""Request bodies of the HTTP API (responses are documented by example in the route docstrings)."""
+"""Request bodies of the HTTP API (every one a ``RequestModel``: no text PostgreSQL cannot store) and the
+shapes of its answers."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from lsg_events.base import Gender, Role
-from lsg_events.geography import Place
+from lsg_events.geography import AreaUnit, Place
 from lsg_events.i18n import LocalizedText
 from lsg_events.training import ActivityKind
+from lsg_shared.inputs import RequestModel, text_fault
+from lsg_training.domain.participants import EMAIL, PHONE, ParticipantDetails
 from lsg_training.domain.rules import CompletionRule
 
 Code = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 Ident = Field(None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
-class Strict(BaseModel):
+def _storable(value: Any) -> None:
+    """Refuse text PostgreSQL cannot store anywhere inside a nested value (``RequestModel`` skips models)."""
+    if isinstance(value, str):
+        fault = text_fault(value)
+        if fault:
+            raise ValueError(fault)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _storable(item)
+    elif isinstance(value, list):
+        for item in value:
+            _storable(item)
+
+
+class Strict(RequestModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class PlaceIn(Place, RequestModel):
+    """A place of the shared geography, as registered with POST /v1/places."""
+
+    @field_validator("municipality", "territory", "settlement", mode="after")
+    @classmethod
+    def _storable_names(cls, unit: AreaUnit | None) -> AreaUnit | None:
+        if unit is not None:
+            _storable(unit.model_dump())
+        return unit
+
+
+class CompletionRuleIn(CompletionRule, RequestModel):
+    """When a participant has completed a programme (see the programme's ``completion_rule``)."""
+
+    required_modules: list[str] | None = Field(
+        None,
+        min_length=1,
+        description="Module codes that must all be attended (at least one); null means every module of the programme",
+    )
 
 
 class ModuleIn(Strict):
@@ -36,7 +75,7 @@ class ProgrammeIn(Strict):
     title: LocalizedText
     starts_on: date | None = None
     ends_on: date | None = None
-    completion_rule: CompletionRule = Field(default_factory=CompletionRule)
+    completion_rule: CompletionRuleIn = Field(default_factory=CompletionRuleIn)
     modules: list[ModuleIn] = Field(default_factory=list, max_length=50)
 
     @model_validator(mode="after")
@@ -55,6 +94,13 @@ class PlaceRef(Strict):
     place: Place | None = None
     place_code: str | None = Field(None, min_length=1, max_length=32)
 
+    @field_validator("place", mode="after")
+    @classmethod
+    def _storable_place(cls, place: Place | None) -> Place | None:
+        if place is not None:
+            _storable(place.model_dump())
+        return place
+
 
 class SessionIn(PlaceRef):
     id: str | None = Ident
@@ -72,16 +118,7 @@ class SessionIn(PlaceRef):
         return self
 
 
-class ParticipantIn(PlaceRef):
-    ref: str | None = Field(None, min_length=1, max_length=64, description="Organisers' registration number")
-    full_name: str = Field(min_length=1, max_length=200, description="In the participant's own script")
-    email: str | None = Field(None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-    phone: str | None = Field(None, max_length=40, pattern=r"^\+?[0-9 ()./-]{5,40}$")
-    role: Role
-    country: Literal["LV", "RU"]
-    gender: Gender = "undisclosed"
-    organisation: str | None = Field(None, max_length=300)
-
+class ParticipantIn(PlaceRef, ParticipantDetails):
     @model_validator(mode="after")
     def _place_in_country(self) -> ParticipantIn:
         if self.place is not None and self.place_code is not None:
@@ -90,11 +127,14 @@ class ParticipantIn(PlaceRef):
             raise ValueError(f"place is in {self.place.country} but country is {self.country}")
         return self
 
+    def details(self) -> ParticipantDetails:
+        return ParticipantDetails.model_validate(self.model_dump(include=set(ParticipantDetails.model_fields)))
+
 
 class ParticipantPatch(Strict):
     full_name: str | None = Field(None, min_length=1, max_length=200)
-    email: str | None = Field(None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-    phone: str | None = Field(None, max_length=40, pattern=r"^\+?[0-9 ()./-]{5,40}$")
+    email: str | None = Field(None, max_length=254, pattern=EMAIL)
+    phone: str | None = Field(None, max_length=40, pattern=PHONE)
     role: Role | None = None
     gender: Gender | None = None
     organisation: str | None = Field(None, max_length=300)
@@ -122,7 +162,7 @@ class ActivityIn(PlaceRef):
     title: LocalizedText
     starts_on: date
     ends_on: date
-    programme_id: str | None = Field(None, max_length=64)
+    programme_id: str | None = Field(None, min_length=1, max_length=64)
 
     @model_validator(mode="after")
     def _consistent(self) -> ActivityIn:
@@ -134,3 +174,68 @@ class ActivityIn(PlaceRef):
 
 
 OnError = Literal["reject", "skip"]
+
+
+# --- answers --------------------------------------------------------------------------------------------------------
+
+
+def programme_out(row: Any, modules: Iterable[Any] = ()) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "code": row["code"],
+        "title": row["title"],
+        "starts_on": row["starts_on"],
+        "ends_on": row["ends_on"],
+        "completion_rule": row["completion_rule"],
+        "modules": [module_out(m) for m in modules],
+    }
+
+
+def module_out(m: Any) -> dict[str, Any]:
+    return {"code": m["code"], "title": m["title"], "hours": float(m["hours"]), "position": m["position"]}
+
+
+def session_out(s: Any) -> dict[str, Any]:
+    out = {
+        "id": s["id"],
+        "programme_id": s["programme_id"],
+        "module_code": s["module_code"],
+        "held_on": s["held_on"],
+        "place": s["place"],
+        "trainers": s["trainers"],
+        "language": s["language"],
+        "closed": s["closed_at"] is not None,
+    }
+    if "attendees" in s:
+        out["attendees"] = s["attendees"]
+    return out
+
+
+def participant_out(p: Any) -> dict[str, Any]:
+    return {
+        "id": str(p["id"]),
+        "key": p["key"],
+        "ref": p["ref"],
+        "full_name": p["full_name"],
+        "email": p["email"],
+        "phone": p["phone"],
+        "role": p["role"],
+        "country": p["country"],
+        "place": p["place"],
+        "gender": p["gender"],
+        "organisation": p["organisation"],
+    }
+
+
+def activity_out(a: Any, participants: int | None = None) -> dict[str, Any]:
+    return {
+        "id": a["id"],
+        "kind": a["kind"],
+        "title": a["title"],
+        "starts_on": a["starts_on"],
+        "ends_on": a["ends_on"],
+        "place": a["place"],
+        "programme_id": a["programme_id"],
+        "held": a["held_at"] is not None,
+        "participants": participants if participants is not None else a.get("participants"),
+    }
