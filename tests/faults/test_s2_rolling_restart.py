@@ -43,6 +43,7 @@ from lsg_events import topics
 from lsg_events.partner import signed_headers
 from lsg_local.testing import PrivateInfra, collect, unique
 from lsg_testkit.alerts import cap_json
+from lsg_testkit.tokens import bearer
 
 pytestmark = [pytest.mark.faults, pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow]
 COMMIT_FAILURE = re.compile(r"CommitFailed|commit.*fail|fail.*commit", re.IGNORECASE)
@@ -72,7 +73,7 @@ async def test_sigterm_under_load_drains_within_grace(private: PrivateInfra, tmp
                     "recorded_on": (date(2025, 6, 1) + timedelta(days=i % 150)).isoformat(),
                 }
                 try:
-                    r = await client.post("/v1/deliverables", json=body, headers={"authorization": f"Bearer {EDITOR}"})
+                    r = await client.post("/v1/deliverables", json=body, headers=bearer(EDITOR))
                 except httpx.TransportError:
                     refused += 1
                     await asyncio.sleep(0.2)

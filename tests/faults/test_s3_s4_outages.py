@@ -38,6 +38,7 @@ from proxy import TcpProxy
 from lsg_events import EVENT_TYPES, topics
 from lsg_events.envelope import PoisonMessage, from_kafka
 from lsg_local.testing import PrivateInfra, collect, committed_offsets
+from lsg_testkit.tokens import bearer
 
 pytestmark = [pytest.mark.faults, pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow]
 
@@ -100,7 +101,7 @@ async def test_kafka_outage_outbox_holds_and_consumers_resume(private: PrivateIn
                 "language": "lv",
                 "recorded_on": f"2025-11-{10 + i:02d}",
             }
-            r = await client.post("/v1/deliverables", json=body, headers={"authorization": f"Bearer {EDITOR}"})
+            r = await client.post("/v1/deliverables", json=body, headers=bearer(EDITOR))
             assert r.status_code == 201, r.text
             posted.append(body)
     conn = await asyncpg.connect(rep.dsn)

@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 
 from lsg_local import testing
-from lsg_testkit.tokens import api_tokens, grant
+from lsg_testkit.tokens import api_tokens, bearer, grant
 
 pytestmark = [pytest.mark.integration, pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow]
 
@@ -155,7 +155,7 @@ def _indicators(suite: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def _alerts(suite: dict[str, Any]) -> list[dict[str, Any]]:
     """Diagnostics: when each alert was received and acknowledged."""
     url = f"http://127.0.0.1:{suite['ports']['alerts']}/v1/alerts?drills=include&limit=500"
-    request = urllib.request.Request(url, headers={"authorization": f"Bearer {EDITOR}"})
+    request = urllib.request.Request(url, headers=bearer(EDITOR))
     with urllib.request.urlopen(request, timeout=10) as r:  # noqa: S310 (local test URL)
         items = json.load(r)["items"]
     keys = ("identifier", "kind", "severity", "state", "received_at", "ack_deadline", "acknowledged_at")

@@ -6,7 +6,6 @@ own; what is left here is what only the alerts service can show."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import asyncpg
@@ -20,22 +19,17 @@ from lsg_local import testing
 from lsg_shared.auth import hash_token
 from lsg_shared.settings import KafkaSettings
 from lsg_testkit.alerts import heartbeat_json, settlement_place
+from lsg_testkit.tokens import api_tokens, bearer, grant
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres, pytest.mark.kafka]
 
 ADMIN, EDITOR, VIEWER = "audit-admin-token", "audit-editor-token", "audit-viewer-token"
-TOKENS = json.dumps(
-    [
-        {"sha256": hash_token(ADMIN), "subject": "ops-admin", "roles": ["admin"]},
-        {"sha256": hash_token(EDITOR), "subject": "duty-officer-7", "roles": ["editor"], "countries": ["LV"]},
-        {"sha256": hash_token(VIEWER), "subject": "dashboard", "roles": ["viewer"]},
-    ]
+TOKENS = api_tokens(
+    grant(ADMIN, "ops-admin", ["admin"]),
+    grant(EDITOR, "duty-officer-7", ["editor"], countries=["LV"]),
+    grant(VIEWER, "dashboard", ["viewer"]),
 )
 PROXY = {"x-forwarded-for": "203.0.113.9", "user-agent": "audit-test/1.0", "x-request-id": "req-audit-1"}
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"authorization": f"Bearer {token}"}
 
 
 async def all_rows_as_text(dsn: str) -> list[str]:
