@@ -343,10 +343,16 @@ def main(argv: list[str] | None = None) -> int:
     stop_requested = threading.Event()
 
     def on_signal(signum: int, _frame: Any) -> None:
+        # The first SIGTERM/SIGINT interrupts whatever runs (a start-up wait too); any later one, however soon
+        # (a process group's SIGTERM reaches make and this process, and make passes it on; a second Ctrl-C),
+        # changes nothing: raised in the handler or the clean-up it would cut the clean-up short.
+        if stop_requested.is_set():
+            return
         stop_requested.set()
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
     ensure_installed()
     infra = Infra()
     children: dict[str, Child] = {}
@@ -400,11 +406,13 @@ def main(argv: list[str] | None = None) -> int:
         print(flush=True)
         say("stopping")
     except (RuntimeError, subprocess.CalledProcessError) as exc:
+        stop_requested.set()
         say(f"error: {exc}")
         code = 1
     finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean-up short
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        stop_requested.set()  # from here on a signal is ignored (on_signal): the clean-up runs to its end,
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # and then the exit too (Python's finalization would
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # put the default handlers back: killed by a late one)
         t_stop = time.monotonic()
         everyone = ([demo] if demo is not None else []) + list(children.values())
         for child in everyone:
