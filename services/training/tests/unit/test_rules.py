@@ -87,3 +87,10 @@ def test_replaying_records_in_any_order_tells_a_consistent_story(records: list[t
         assert [a for a, _r in told_history] == [i % 2 == 0 for i in range(len(told_history))]
         assert told_history[-1][0] == (module in final)
     assert set(final) <= set(history)
+
+
+def test_a_rule_that_asks_for_nothing_completes_nothing() -> None:
+    # Issue 23: such a rule made recompute take max() of no attendance; the API refuses it, the rule never holds.
+    rule = CompletionRule(required_modules=[])
+    assert not rule.is_met(["M1", "M2"], [])
+    assert rule.is_met(["M1", "M2"], ["M1"])
