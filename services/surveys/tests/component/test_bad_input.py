@@ -91,3 +91,21 @@ async def test_a_bad_row_of_a_partial_batch_is_reported_and_the_others_stored(cl
     result = r.json()
     assert (result["recorded"], result["rejected"]) == (2, 1)
     assert [e["field"] for e in result["rows"][1]["errors"]] == ["responses[1].respondent.name"]
+
+
+async def test_an_import_row_echoing_a_lone_surrogate_is_reported_not_a_500(client: Any) -> None:
+    cid = unique("svy")
+    assert (await client.post("/v1/campaigns", json=survey_body(cid), headers=auth(ADMIN))).status_code == 201
+    assert (await client.post(f"/v1/campaigns/{cid}/open", headers=auth(ADMIN))).status_code == 200
+    good = {"meta/instanceID": f"uuid:{cid}-1", "q_dialogue": "4", "gender": "female"}
+    bad = {"meta/instanceID": f"uuid:{cid}-2", "q_dialogue": "4", "gender": "\ud800"}
+    for partial, status in (("true", 201), ("false", 422)):
+        r = await client.post(
+            f"/v1/campaigns/{cid}/imports/kobo?partial={partial}",
+            content=json.dumps([good, bad]).encode(),
+            headers={**auth(EDITOR), "content-type": "application/json"},
+        )
+        assert r.status_code == status, r.text
+        bad_row = r.json()["rows"][-1]  # the 422 lists the rejected rows only
+        assert (bad_row["row"], bad_row["status"]) == (1, "rejected")
+        assert bad_row["errors"][0]["field"] == "rows[1].gender"
