@@ -65,7 +65,7 @@ async def import_participants(
     async with uow.begin() as tx:
         conn = tx.conn
         if programme_id:
-            await records.programme(conn, programme_id)
+            await records.programme(conn, programme_id, field="query:programme_id")
         errors: list[sheets.RowError] = []
         good: list[tuple[int, ParticipantDetails, Place]] = []
         seen: dict[str, int] = {}

@@ -71,7 +71,7 @@ async def register_participant(
     async with uow.begin() as tx:
         conn = tx.conn
         if programme_id:
-            await records.programme(conn, programme_id)
+            await records.programme(conn, programme_id, field="query:programme_id")
         where = await resolve_place(conn, place, place_code, country=details.country)
         ensure_scope(who, details.country, municipality_of(where))
         row, created = await register(conn, key, details, where)

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import Query, Request
 
+from lsg_shared.inputs import SafeText
 from lsg_shared.problems import Problem
 from lsg_shared.runtime import Runtime
 from lsg_training.entrypoints.schemas import OnError
@@ -16,7 +17,7 @@ OnErrorQ = Annotated[
     OnError,
     Query(description="reject (default): any bad row rejects the whole sheet; skip: import the good rows only"),
 ]
-Encoding = Annotated[str | None, Query(max_length=32, description="Only for sheets not in UTF-8")]
+Encoding = Annotated[SafeText | None, Query(max_length=32, description="Only for sheets not in UTF-8")]
 CSV_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
