@@ -121,3 +121,28 @@ async def test_database_data_errors_are_4xx_not_500() -> None:
     out = await _call("GET", "/range")
     assert out.status_code == 422
     assert out.headers["content-type"] == problems.MEDIA_TYPE
+
+
+class Wrapped(RequestModel):
+    place: Any  # a contract model that is not a RequestModel (lsg_events' Place, say)
+
+
+def test_a_contract_model_inside_a_request_is_checked_too() -> None:
+    from pydantic import BaseModel, ValidationError
+
+    class Place(BaseModel):
+        name: str
+
+    with pytest.raises(ValidationError) as caught:
+        Wrapped(place=Place(name="Rī\x00ga"))
+    assert caught.value.errors()[0]["loc"] == ("place",)
+
+
+def test_problem_helpers_name_the_field_and_type() -> None:
+    missing = problems.not_found("programme", "P-1", field="programme_id")
+    assert missing.status == 404
+    assert missing.errors == [{"field": "programme_id", "message": "No programme 'P-1'.", "value": "P-1"}]
+    busy = problems.conflict("It is closed.", field="session_id", type_="session-closed")
+    assert (busy.status, busy.type, busy.errors[0]["field"]) == (409, "session-closed", "session_id")  # type: ignore[index]
+    bad = problems.invalid_field("modules", "must not be empty", type_="empty-rule")
+    assert (bad.status, bad.type) == (422, "empty-rule")

@@ -41,7 +41,12 @@ def text_fault(value: str) -> str | None:
 
 
 def _check(value: Any) -> None:
-    if isinstance(value, str):
+    if isinstance(value, RequestModel):
+        return  # checked its own fields when it was built (so the error names the inner field)
+    if isinstance(value, BaseModel):  # a contract model (lsg_events' Place...) inside a request: check its values
+        for item in value.__dict__.values():
+            _check(item)
+    elif isinstance(value, str):
         fault = text_fault(value)
         if fault:
             raise ValueError(fault)
@@ -68,9 +73,7 @@ class RequestModel(BaseModel):
     @field_validator("*", mode="after")
     @classmethod
     def _storable_text(cls, value: Any) -> Any:
-        # Nested request models check their own fields (so the error names the inner field).
-        if not isinstance(value, BaseModel):
-            _check(value)
+        _check(value)
         return value
 
 

@@ -45,35 +45,38 @@ class Problem(Exception):
         self.extra = extra
 
 
-def not_found(what: str, identifier: object) -> Problem:
-    """404: no `what` with this identifier (e.g. ``not_found("campaign", "S-1")``)."""
-    return Problem(404, "Not found", f"No {what} {str(identifier)!r}.", type_="not-found")
-
-
-def conflict(detail: str, **extra: Any) -> Problem:
-    """409: the request is valid but the resource's state does not allow it."""
-    return Problem(409, "Conflict", detail, type_="conflict", **extra)
-
-
-def invalid(errors: list[dict[str, Any]], detail: str | None = None, **extra: Any) -> Problem:
-    """422 naming each bad field: ``errors`` items are ``{"field", "message"[, "value"]}``."""
-    fields = ", ".join(dict.fromkeys(str(e.get("field", "body")) for e in errors))
-    return Problem(
-        422,
-        "Invalid request",
-        detail or f"Invalid field(s): {fields}",
-        type_="validation-error",
-        errors=errors,
-        **extra,
-    )
-
-
-def invalid_field(field: str, message: str, value: Any = None) -> Problem:
-    """422 for one bad field."""
+def _errors(field: str | None, message: str, value: Any = None) -> list[dict[str, Any]] | None:
+    if field is None:
+        return None
     item: dict[str, Any] = {"field": field, "message": message}
     if value is not None:
         item["value"] = value
-    return invalid([item])
+    return [item]
+
+
+def not_found(what: str, identifier: object, *, field: str | None = None, type_: str = "not-found") -> Problem:
+    """404: no `what` with this identifier (``not_found("campaign", "S-1", field="campaign_id")``)."""
+    detail = f"No {what} {str(identifier)!r}."
+    return Problem(404, "Not found", detail, type_=type_, errors=_errors(field, detail, str(identifier)))
+
+
+def conflict(detail: str, *, field: str | None = None, type_: str = "conflict", **extra: Any) -> Problem:
+    """409: the request is valid but the resource's state does not allow it."""
+    return Problem(409, "Conflict", detail, type_=type_, errors=_errors(field, detail), **extra)
+
+
+def invalid(
+    errors: list[dict[str, Any]], detail: str | None = None, *, type_: str = "validation-error", **extra: Any
+) -> Problem:
+    """422 naming each bad field: ``errors`` items are ``{"field", "message"[, "value"]}``."""
+    fields = ", ".join(dict.fromkeys(str(e.get("field", "body")) for e in errors))
+    detail = detail or f"Invalid field(s): {fields}"
+    return Problem(422, "Invalid request", detail, type_=type_, errors=errors, **extra)
+
+
+def invalid_field(field: str, message: str, value: Any = None, *, type_: str = "validation-error") -> Problem:
+    """422 for one bad field."""
+    return invalid(_errors(field, message, value) or [], type_=type_)
 
 
 def _database_problem(exc: asyncpg.PostgresError) -> tuple[int, str, str, str] | None:
