@@ -23,11 +23,10 @@ from faststream.kafka.annotations import KafkaMessage
 
 from lsg_events import EVENT_TYPES
 from lsg_events.envelope import PoisonMessage, from_kafka
-from lsg_reporting.adapters import repository as repo
+from lsg_reporting.adapters import postgres as repo
+from lsg_reporting.application.aggregation import CONSUMED_TOPICS, Aggregator
 from lsg_reporting.domain import catalogue as catalogue_mod
 from lsg_reporting.domain.rules import Extractor
-from lsg_reporting.rebuild import CONSUMED_TOPICS
-from lsg_reporting.service import Aggregator
 from lsg_reporting.settings import ReportingSettings
 from lsg_shared import db, inbox, migrate
 

@@ -325,8 +325,8 @@ async def scenario_naive(args: argparse.Namespace, results: dict[str, Any]) -> N
 async def scenario_rebuild(args: argparse.Namespace, results: dict[str, Any]) -> None:
     """`lsg-reporting rebuild` into a fresh database from every record of the topics, then every figure
     computed once from the rebuilt facts (what the publisher does after a rebuild)."""
+    from lsg_reporting.application.figures import FigurePublisher
     from lsg_reporting.domain import catalogue as catalogue_mod
-    from lsg_reporting.service import FigurePublisher
     from lsg_shared import db
 
     bench: Bench = args.bench

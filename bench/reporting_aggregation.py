@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "services" / "repor
 from reporting_testkit import reset_topics
 
 from lsg_local.kafka import KafkaProcess
-from lsg_reporting.rebuild import CONSUMED_TOPICS
+from lsg_reporting.application.aggregation import CONSUMED_TOPICS
 from lsg_shared.db import with_database
 from lsg_testkit.programme import generate
 

@@ -17,7 +17,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 
 from lsg_events import CloudEvent, topics
-from lsg_reporting.adapters import repository as repo
+from lsg_reporting.adapters import postgres as repo
 from lsg_reporting.domain.catalogue import Catalogue
 from lsg_reporting.domain.figures import ALL_DIMENSIONS, AREA_DIMENSIONS
 from lsg_reporting.domain.periods import PERIOD_KINDS

@@ -29,10 +29,10 @@ async def _consume(settings: ReportingSettings) -> int:
 
 
 async def _rebuild(settings: ReportingSettings) -> int:
-    from lsg_reporting.adapters import repository as repo
+    from lsg_reporting.adapters import postgres as pg
+    from lsg_reporting.application.rebuild import rebuild
     from lsg_reporting.domain import catalogue as catalogue_mod
     from lsg_reporting.domain.rules import Extractor
-    from lsg_reporting.rebuild import rebuild
     from lsg_shared import db, migrate
 
     catalogue = catalogue_mod.load(settings.catalogue_path)
@@ -41,7 +41,7 @@ async def _rebuild(settings: ReportingSettings) -> int:
     try:
         async with pool.acquire() as conn:
             await migrate.apply(conn, migrate.for_service("lsg_reporting"))
-            await repo.upsert_catalogue(conn, catalogue)
+            await pg.upsert_catalogue(conn, catalogue)
         result = await rebuild(pool, settings.kafka, Extractor(catalogue), batch=settings.rebuild_batch)
     finally:
         await pool.close()

@@ -19,10 +19,10 @@ from lsg_events import CloudEvent, topics
 from lsg_events.geography import Place
 from lsg_events.surveys import ClosedAnswer, SurveyResponseRecorded
 from lsg_local.testing import collect, running_app, unique, wait_ready
+from lsg_reporting.application.rebuild import rebuild
 from lsg_reporting.domain.catalogue import load
 from lsg_reporting.domain.rules import Extractor
 from lsg_reporting.entrypoints.app import create_app
-from lsg_reporting.rebuild import rebuild
 from lsg_reporting.settings import ReportingSettings
 from lsg_shared import dlq
 from lsg_shared.settings import KafkaSettings

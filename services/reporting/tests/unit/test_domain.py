@@ -207,7 +207,7 @@ def test_availability_splits_time_at_period_boundaries() -> None:
 
 
 def test_a_fact_batch_keeps_a_rejected_event_out_and_a_second_copy_factless() -> None:
-    from lsg_reporting.service import FactBatch
+    from lsg_reporting.entrypoints.consumers import FactBatch
 
     batch = FactBatch(Extractor(CAT))
     good, bad = _response({"SD.SAT_DIALOGUE": 4}, "r1"), _response({"SD.SAT_DIALOGUE": 9}, "r2")

@@ -151,5 +151,5 @@ def load(path: str | Path | None = None) -> Catalogue:
     if path:
         text = Path(path).read_text(encoding="utf-8")
     else:
-        text = resources.files("lsg_reporting.catalogue").joinpath("indicators.yaml").read_text(encoding="utf-8")
+        text = resources.files("lsg_reporting.domain").joinpath("indicators.yaml").read_text(encoding="utf-8")
     return Catalogue.model_validate(yaml.safe_load(text))

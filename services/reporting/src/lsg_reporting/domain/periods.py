@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 
 from lsg_reporting.domain.catalogue import Indicator, Programme
@@ -17,6 +17,23 @@ PERIOD_KINDS: tuple[PeriodKind, ...] = ("programme", "year", "quarter", "month")
 _QUARTER = re.compile(r"^(\d{4})Q([1-4])$")
 _MONTH = re.compile(r"^(\d{4})(0[1-9]|1[0-2])$")
 _YEAR = re.compile(r"^\d{4}$")
+
+
+def until_of(as_of: date | datetime | None) -> datetime:
+    """The exclusive upper bound of `valid_from` for "as it stood on": a date means the end of that day."""
+    if as_of is None:
+        return datetime.now(UTC) + timedelta(microseconds=1)
+    if isinstance(as_of, datetime):
+        moment = as_of if as_of.tzinfo else as_of.replace(tzinfo=UTC)
+        return moment + timedelta(microseconds=1)
+    return datetime.combine(as_of + timedelta(days=1), time(0), tzinfo=UTC)
+
+
+def day_of(as_of: date | datetime | None) -> date:
+    """The day figures "as of" stand on (today when none is given)."""
+    if isinstance(as_of, date) and not isinstance(as_of, datetime):
+        return as_of
+    return (as_of or datetime.now(UTC)).date()
 
 
 def period_key(moment: datetime, kind: PeriodKind) -> str:

@@ -1,22 +1,25 @@
-"""Composition root of the reporting service."""
+"""Composition root of the reporting service: `create_app` wires the catalogue, the aggregation, the figure
+publisher, the consumer and the routers."""
 
 from __future__ import annotations
 
 import gc
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 
-from lsg_events import EVENT_TYPES
-from lsg_reporting.adapters import repository as repo
+from lsg_reporting.adapters import postgres as pg
+from lsg_reporting.application.aggregation import Aggregator
+from lsg_reporting.application.errors import Conflict, InvalidValue, NotFound, ReportingError
+from lsg_reporting.application.figures import FigurePublisher
+from lsg_reporting.application.rebuild import RebuildRuns
 from lsg_reporting.domain import catalogue as catalogue_mod
 from lsg_reporting.domain.rules import Extractor
-from lsg_reporting.entrypoints import dashboard
-from lsg_reporting.entrypoints.routes import router
-from lsg_reporting.rebuild import CONSUMED_TOPICS
-from lsg_reporting.service import Aggregator, FigurePublisher, ReportingConsumer
+from lsg_reporting.entrypoints.consumers import subscribe_aggregator
+from lsg_reporting.entrypoints.routes import dashboard, deliverables, indicators, rebuild, reports
 from lsg_reporting.settings import ReportingSettings
 from lsg_shared.app import build_app
-from lsg_shared.consumer import subscribe
+from lsg_shared.problems import Problem, conflict, invalid_field, not_found, problem_response
 from lsg_shared.runtime import Runtime
 
 DESCRIPTION = "Programme indicators: target vs actual by region and period."
@@ -27,6 +30,28 @@ TAGS = [
     {"name": "admin", "description": "Rebuild of every figure from the topics"},
     {"name": "operations", "description": "Health and metrics"},
 ]
+# Every operation open without a token (suppressed figures only); the route-access test reads this list.
+PUBLIC_READS = (*indicators.PUBLIC_READS, *reports.PUBLIC_READS)
+PUBLIC_ROUTES = dashboard.PUBLIC_ROUTES
+
+
+def problem_of(exc: ReportingError) -> Problem:
+    """The problem document a use case's refusal stands for."""
+    if isinstance(exc, NotFound):
+        return not_found(exc.what, exc.identifier)
+    if isinstance(exc, Conflict):
+        return conflict(exc.detail)
+    if isinstance(exc, InvalidValue):
+        return invalid_field(exc.field, exc.message)
+    return Problem(400, "Bad request", str(exc))
+
+
+async def _refused(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ReportingError)
+    p = problem_of(exc)
+    return problem_response(
+        p.status, p.title, p.detail, type_=p.type, instance=request.url.path, errors=p.errors, **p.extra
+    )
 
 
 def create_app(settings: ReportingSettings | None = None) -> FastAPI:
@@ -42,36 +67,12 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
     )
 
     def register(rt: Runtime) -> None:
-        if not settings.consume:
-            return
-        consumer = ReportingConsumer(
-            name=settings.consumer_group,
-            pool=lambda: rt.pool,
-            publish=rt.publish_raw,
-            registry=EVENT_TYPES,
-            handle=aggregator.handle,
-            retries=settings.consumer_retries,
-            backoff_s=settings.consumer_retry_backoff_s,
-            chunk_size=settings.consumer_chunk_records,
-            aggregator=aggregator,
-        )
-        publisher.busy = lambda: consumer.busy  # runs wait while the consumer catches up on a backlog
-        subscribe(
-            rt.broker,
-            consumer,
-            *CONSUMED_TOPICS,
-            group_id=settings.consumer_group,
-            batch=True,
-            max_records=settings.consumer_max_records,
-            group_instance_id=settings.consumer_instance_id,
-            session_timeout_ms=settings.consumer_session_timeout_ms,
-            title="reporting-aggregator",
-            description="Every stream's events into indicator facts (exactly-once effect)",
-        )
+        if settings.consume:
+            subscribe_aggregator(rt, settings, aggregator, publisher)
 
     async def load_catalogue(rt: Runtime) -> None:
-        async with rt.pool.acquire() as conn:
-            await repo.upsert_catalogue(conn, catalogue)
+        async with rt.uow.read() as conn:
+            await pg.upsert_catalogue(conn, catalogue)
 
     async def tune_gc(rt: Runtime) -> None:
         # The consumer allocates many short-lived objects per record; the default gen-0 threshold (700)
@@ -90,14 +91,15 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
         settings=settings,
         title="LSG Events — reporting",
         description=DESCRIPTION,
-        routers=[router, dashboard.router],
+        routers=[indicators.router, reports.router, deliverables.router, rebuild.router, dashboard.router],
         register_consumers=register,
         on_startup=[load_catalogue, tune_gc],
         background=[publish_figures] if settings.publish_figures else [],
         openapi_tags=TAGS,
     )
+    app.add_exception_handler(ReportingError, _refused)
     app.state.catalogue = catalogue
     app.state.extractor = extractor
     app.state.publisher = publisher
-    app.state.rebuilds = {}
+    app.state.rebuilds = RebuildRuns()
     return app

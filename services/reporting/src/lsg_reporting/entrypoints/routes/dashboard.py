@@ -13,7 +13,7 @@ from importlib import resources
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from lsg_shared.problems import Problem
+from lsg_shared.problems import not_found
 
 # Open like the public figures it shows (suppressed breakdowns only): the route-walking test reads this list.
 PUBLIC_ROUTES = ("GET /dashboard",)  # its static files are not API operations (not in OpenAPI)
@@ -53,5 +53,5 @@ async def dashboard_slash() -> RedirectResponse:
 async def asset(name: str) -> Response:
     media_type = ASSETS.get(name)
     if media_type is None:
-        raise Problem(404, "Not found", f"There is no dashboard asset {name!r}.", type_="not-found")
+        raise not_found("dashboard asset", name)
     return Response(_read(name), media_type=media_type, headers={**SECURITY_HEADERS, "Cache-Control": "no-cache"})
