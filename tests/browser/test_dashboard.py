@@ -19,8 +19,8 @@ import httpx
 import pytest
 
 from lsg_local.testing import free_ports, unique
-from lsg_reporting.entrypoints import dashboard
 from lsg_reporting.entrypoints.app import create_app
+from lsg_reporting.entrypoints.routes import dashboard
 from lsg_reporting.settings import ReportingSettings
 from lsg_shared.settings import KafkaSettings
 from lsg_testkit.programme import generate
