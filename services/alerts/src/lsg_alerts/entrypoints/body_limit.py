@@ -69,7 +69,7 @@ class DocumentedBodyLimit:
             await self.app(scope, receive, send)
             return
         received = 0
-        started = False
+        started = replaced = False
 
         async def counted() -> Message:
             nonlocal received
@@ -81,9 +81,15 @@ class DocumentedBodyLimit:
             return message
 
         async def tracked(message: Message) -> None:
-            nonlocal started
+            nonlocal started, replaced
+            if replaced:
+                return  # the app's own answer to the failed read (FastAPI's 400 "error parsing the body")
             if message["type"] == "http.response.start":
                 started = True
+                if received > limit:
+                    replaced = True
+                    await self._answer(send, limit, path)
+                    return
             await send(message)
 
         try:

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query
 from lsg_alerts.application import lifecycle
 from lsg_alerts.domain import cap
 from lsg_alerts.domain.lifecycle import AlertState
-from lsg_alerts.entrypoints.deps import Uow, scope_of
+from lsg_alerts.entrypoints.dependencies import Uow, scope_of
 from lsg_alerts.entrypoints.schemas import NoteIn, alert_json, history_json
 from lsg_shared.deps import Editor, Offset, Viewer
 from lsg_shared.inputs import SafeText

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 
 from lsg_alerts.application import devices
 from lsg_alerts.application.lifecycle import now
-from lsg_alerts.entrypoints.deps import Settings, Uow, scope_of
+from lsg_alerts.entrypoints.dependencies import Settings, Uow, scope_of
 from lsg_alerts.entrypoints.schemas import DeviceIn, InstallIn, StatusIn, device_json
 from lsg_events.alerts import DeviceStatus
 from lsg_shared.deps import Editor, Viewer

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Response
 
 from lsg_alerts.application import partners
-from lsg_alerts.entrypoints.deps import Doors, Uow
+from lsg_alerts.entrypoints.dependencies import Doors, Uow
 from lsg_alerts.entrypoints.schemas import DeviceGrants, PartnerIn, partner_json, secret_json
 from lsg_shared.deps import Admin
 
