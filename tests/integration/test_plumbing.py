@@ -425,6 +425,53 @@ async def test_trace_context_crosses_kafka_through_the_outbox(
     assert seen_trace == [origin], "the handler did not run inside the request's trace"
 
 
+async def test_a_batch_consumer_continues_each_producers_trace(
+    kafka_settings: KafkaSettings, topic: str, pool: asyncpg.Pool
+) -> None:
+    """A batch span is a root with links (it has many producers); each producer's trace still gets a consumer
+    span of its own, so a request's trace shows where its event was consumed (reporting consumes in batches)."""
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = provider.get_tracer("test")
+    broker = make_broker(kafka_settings, client_id="batch-trace-test", tracer_provider=provider)
+    consumer = EventConsumer(
+        name=testing.unique("batch-trace-test"),
+        pool=lambda: pool,
+        publish=broker.publish,
+        registry=EVENT_TYPES,
+        handle=record_effect,
+    )
+    subscribe(broker, consumer, topic, group_id=consumer.name, batch=True, max_records=50)
+    await broker.start()
+    relay = outbox.OutboxRelay(pool, broker.publish, service="batch-trace-test", poll_interval_s=0.2)
+    relay_task = asyncio.create_task(relay.run())
+    origins: list[int] = []
+    events: list[CloudEvent] = []
+    try:
+        for _ in range(2):  # two requests, two traces, likely one batch
+            event = CloudEvent(data=EXAMPLES[next(iter(EXAMPLES))], source="/lsg/test")
+            events.append(event)
+            with tracer.start_as_current_span("POST /v1/things") as request_span:
+                origins.append(request_span.get_span_context().trace_id)
+                async with pool.acquire() as conn, conn.transaction():
+                    await outbox.enqueue(conn, event)
+                    await conn.execute("UPDATE lsg_outbox SET topic = $1 WHERE event_id = $2", topic, event.id)
+
+        async def applied() -> bool:
+            ids = [e.id for e in events]
+            return bool(await pool.fetchval("SELECT count(*) = 2 FROM effects WHERE event_id = ANY($1)", ids))
+
+        await wait_until(applied, what="both events consumed")
+    finally:
+        await relay.stop()
+        await asyncio.wait_for(relay_task, 15)
+        await broker.stop()
+    consumer_spans = [s for s in exporter.get_finished_spans() if s.kind.name == "CONSUMER"]
+    for origin in origins:
+        assert any(s.context.trace_id == origin for s in consumer_spans), "a producer's trace has no consumer span"
+
+
 # Consumer lag is measured per partition from the running consumer (the operations metric) -------------
 async def test_consumer_lag_is_sampled_per_partition(
     kafka_settings: KafkaSettings, topic: str, pool: asyncpg.Pool

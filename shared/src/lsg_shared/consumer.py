@@ -31,6 +31,7 @@ from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError, NotLeaderFo
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
+from opentelemetry import propagate, trace
 
 from lsg_events.base import EventData
 from lsg_events.envelope import CloudEvent, PoisonMessage, from_kafka
@@ -382,6 +383,36 @@ async def _parse_batch(message: Any, original: Callable[[Any], Awaitable[Any]]) 
     return parsed
 
 
+def continue_traces(message: Any, destination: str, started_ns: int, tracer: trace.Tracer) -> None:
+    """One consumer span in the trace of each producer whose records this batch processed.
+
+    A batch span cannot have many parents, so FastStream makes it a root with links to the producers; a
+    trace viewer then shows a request's trace ending at the producer. This span (a child of the producer's
+    context, linked to the batch span, covering the batch's processing) lets each request's trace show where
+    its event was consumed. Only when spans are recorded (an exporter is configured): otherwise no work.
+    """
+    batch_span = trace.get_current_span()
+    if not batch_span.is_recording():
+        return
+    seen: set[int] = set()
+    link = [trace.Link(batch_span.get_span_context())]
+    for headers in getattr(message, "batch_headers", None) or ():
+        parent = propagate.extract(headers)
+        context = trace.get_current_span(parent).get_span_context()
+        if not context.is_valid or context.trace_id in seen:
+            continue
+        seen.add(context.trace_id)
+        span = tracer.start_span(
+            f"{destination} process",
+            context=parent,
+            kind=trace.SpanKind.CONSUMER,
+            start_time=started_ns,
+            links=link,
+            attributes={"messaging.system": "kafka", "messaging.destination.name": destination},
+        )
+        span.end()
+
+
 def subscribe(
     broker: KafkaBroker,
     consumer: EventConsumer,
@@ -413,10 +444,15 @@ def subscribe(
         options.update(batch=True, max_records=max_records)
         options.setdefault("parser", _parse_batch)
 
+        name = ",".join(topics)
+        tracer = getattr(broker, "lsg_tracer", None) or trace.get_tracer("lsg_shared.consumer")
+
         @broker.subscriber(*topics, **options)  # type: ignore[untyped-decorator]
         async def on_batch(message: KafkaMessage) -> None:
             raw = message.raw_message
+            started = time.time_ns()
             await consumer.process_batch(raw if isinstance(raw, tuple) else (raw,))
+            continue_traces(message, name, started, tracer)
 
         return on_batch
 

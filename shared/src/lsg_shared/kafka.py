@@ -13,6 +13,7 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
+from opentelemetry import trace
 from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import TracerProvider
 
@@ -78,7 +79,7 @@ def make_broker(
     logger: logging.Logger | None = None,
 ) -> KafkaBroker:
     """The broker of one service: acks=all with idempotence, trace context and metrics middlewares."""
-    return KafkaBroker(
+    broker = KafkaBroker(
         settings.bootstrap,
         client_id=client_id,
         security=broker_security(settings),
@@ -94,6 +95,9 @@ def make_broker(
         logger=logger or logging.getLogger(f"lsg.{client_id}.kafka"),
         log_level=logging.DEBUG,
     )
+    # The consumer's per-trace spans (consumer.continue_traces) go to the same provider as the broker's own.
+    broker.lsg_tracer = trace.get_tracer("lsg_shared.consumer", tracer_provider=tracer_provider)  # type: ignore[attr-defined]
+    return broker
 
 
 async def ensure_topics(settings: KafkaSettings, specs: Iterable[TopicSpec]) -> list[str]:
