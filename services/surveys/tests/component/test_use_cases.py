@@ -57,21 +57,7 @@ async def uow(module_db: str) -> AsyncIterator[RecordingUnitOfWork]:
 
 
 def new_campaign(cid: str) -> Campaign:
-    body = CampaignIn.model_validate(survey_body(cid))
-    return Campaign(
-        campaign_id=cid,
-        kind=body.kind,
-        wave=body.wave,
-        title=body.title,
-        place=body.place,
-        planned_start=body.planned_start,
-        planned_end=body.planned_end,
-        target_size=body.target_size,
-        status=CampaignStatus.DRAFT,
-        questions=body.questions,
-        mappings=body.mappings,
-        settlements=body.settlements,
-    )
+    return CampaignIn.model_validate(survey_body(cid)).campaign()
 
 
 async def test_a_response_is_stored_and_emitted_in_one_transaction(uow: RecordingUnitOfWork) -> None:

@@ -9,7 +9,7 @@ from lsg_shared.app import build_app
 from lsg_surveys.application.campaigns import CampaignDefinitions
 from lsg_surveys.domain.privacy import Pseudonymizer
 from lsg_surveys.entrypoints import errors
-from lsg_surveys.entrypoints.errors import ImportBodyLimit
+from lsg_surveys.entrypoints.body_limit import ImportBodyLimit
 from lsg_surveys.entrypoints.routes import router
 from lsg_surveys.settings import SurveysSettings
 

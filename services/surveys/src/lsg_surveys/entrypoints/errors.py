@@ -84,17 +84,3 @@ def install(app: FastAPI) -> None:
 
     for error in APPLICATION_ERRORS:
         app.add_exception_handler(error, handler)
-
-
-class ImportBodyLimit:
-    """Raise the shared body limit for the export-import routes only (the shared BodyLimitMiddleware reads
-    ``scope["lsg.max_body_bytes"]``); every other route keeps the service-wide limit."""
-
-    def __init__(self, app: Any, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope.get("type") == "http" and "/imports/" in scope.get("path", ""):
-            scope = {**scope, "lsg.max_body_bytes": self.max_bytes}
-        await self.app(scope, receive, send)

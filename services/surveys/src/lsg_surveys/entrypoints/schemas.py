@@ -8,6 +8,7 @@ are checked one by one so that a bad row is reported with its path and ``partial
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
@@ -19,7 +20,7 @@ from lsg_events.i18n import Language, LocalizedText
 from lsg_events.surveys import CampaignKind
 from lsg_shared.inputs import RequestModel, SafeText, text_fault
 from lsg_surveys.application.responses import BatchOutcome
-from lsg_surveys.domain.model import ID_PATTERN, CampaignStatus, Mappings, Question
+from lsg_surveys.domain.model import ID_PATTERN, Campaign, CampaignStatus, Mappings, Question
 from lsg_surveys.domain.responses import SUBMISSION_ID, Respondent, ResponseInput
 
 
@@ -80,6 +81,23 @@ class CampaignIn(RequestModel):
     settlements: list[Place] = Field(
         default_factory=list, max_length=5000, description="Settlements whose codes imports may use"
     )
+
+    def campaign(self) -> Campaign:
+        """The new campaign (a draft); its id is generated when the caller chose none."""
+        return Campaign(
+            campaign_id=self.campaign_id or f"{self.kind.value}-{uuid.uuid4().hex[:12]}",
+            kind=self.kind,
+            wave=self.wave,
+            title=self.title,
+            place=self.place,
+            planned_start=self.planned_start,
+            planned_end=self.planned_end,
+            target_size=self.target_size,
+            status=CampaignStatus.DRAFT,
+            questions=self.questions,
+            mappings=self.mappings,
+            settlements=self.settlements,
+        )
 
 
 class CampaignOut(BaseModel):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
@@ -13,7 +12,7 @@ from lsg_shared.auth import Principal
 from lsg_shared.deps import Admin, Offset
 from lsg_surveys.application import campaigns
 from lsg_surveys.application.campaigns import CampaignView
-from lsg_surveys.domain.model import Campaign, CampaignStatus
+from lsg_surveys.domain.model import CampaignStatus
 from lsg_surveys.entrypoints.dependencies import Definitions, Uow
 from lsg_surveys.entrypoints.schemas import CampaignIn, CampaignOut, CampaignPage
 
@@ -45,20 +44,7 @@ def campaign_out(view: CampaignView) -> CampaignOut:
 @router.post("/campaigns", status_code=201, response_model=CampaignOut)
 async def create_campaign(body: CampaignIn, principal: Admin, uow: Uow, response: Response) -> CampaignOut:
     """Create a campaign (status draft). For an opinion survey, its questionnaire comes with it."""
-    campaign = Campaign(
-        campaign_id=body.campaign_id or f"{body.kind.value}-{uuid.uuid4().hex[:12]}",
-        kind=body.kind,
-        wave=body.wave,
-        title=body.title,
-        place=body.place,
-        planned_start=body.planned_start,
-        planned_end=body.planned_end,
-        target_size=body.target_size,
-        status=CampaignStatus.DRAFT,
-        questions=body.questions,
-        mappings=body.mappings,
-        settlements=body.settlements,
-    )
+    campaign = body.campaign()
     view = await campaigns.create(uow, campaign, principal)
     response.headers["Location"] = f"/v1/campaigns/{campaign.campaign_id}"
     return campaign_out(view)

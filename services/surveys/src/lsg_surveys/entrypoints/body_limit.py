@@ -1,0 +1,19 @@
+"""The larger body limit of the export-import routes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ImportBodyLimit:
+    """Raise the shared body limit for the export-import routes only (the shared BodyLimitMiddleware reads
+    ``scope["lsg.max_body_bytes"]``); every other route keeps the service-wide limit."""
+
+    def __init__(self, app: Any, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope.get("type") == "http" and "/imports/" in scope.get("path", ""):
+            scope = {**scope, "lsg.max_body_bytes": self.max_bytes}
+        await self.app(scope, receive, send)
