@@ -4,6 +4,9 @@ The service runs for real (uvicorn in a thread) on a fresh database with a priva
 publishes a simulated programme (`lsg_testkit.programme.generate`, unique event ids) to the topics, waits
 until the API shows the figures, then checks the page: a figure equals the API's, the Russian titles after the
 language switch, the drill-down into a municipality, and saves a screenshot to test-output/dashboard.png.
+
+The topics are those of a PRIVATE broker of its own (``reporting_kafka``): the service consumes
+the registry's topic names, and on the shared broker `make run`'s reporting would consume this test's events.
 """
 
 from __future__ import annotations
@@ -96,7 +99,7 @@ async def _publish(bootstrap: str, events: list[Any]) -> None:
 
 
 async def _consumed(dsn: str, group: str, run: str, count: int, timeout: float = 180) -> None:
-    """Wait until the service's consumer has claimed this test's `count` events (the broker is shared)."""
+    """Wait until the service's consumer has claimed this test's `count` events."""
     import asyncpg
 
     deadline = time.monotonic() + timeout
@@ -122,11 +125,11 @@ def _api(base: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-def reporting(database_url: str, kafka_bootstrap: str) -> Iterator[tuple[str, str]]:
-    group = unique("reporting-dashboard")
+def reporting(database_url: str, reporting_kafka: str, reporting_group: str) -> Iterator[tuple[str, str]]:
+    group = reporting_group
     settings = ReportingSettings(
         database_url=database_url,
-        kafka=KafkaSettings(bootstrap=kafka_bootstrap),
+        kafka=KafkaSettings(bootstrap=reporting_kafka),
         consumer_group=group,
         publish_interval_s=1.0,
         outbox_poll_interval_s=0.2,
@@ -136,13 +139,13 @@ def reporting(database_url: str, kafka_bootstrap: str) -> Iterator[tuple[str, st
 
 
 def test_dashboard_in_chromium(
-    reporting: tuple[str, str], database_url: str, kafka_bootstrap: str, chromium_path: str
+    reporting: tuple[str, str], database_url: str, reporting_kafka: str, chromium_path: str
 ) -> None:
     started = time.monotonic()
     base, group = reporting
     run = unique("dash")
     programme = generate(seed=11, run=run)
-    asyncio.run(_publish(kafka_bootstrap, programme.events))
+    asyncio.run(_publish(reporting_kafka, programme.events))
     asyncio.run(_consumed(database_url, group, run, programme.unique_events))
     api = _api(base)
     assert api[FIGURE]["actual"] >= 1000
@@ -165,8 +168,7 @@ def test_dashboard_in_chromium(
             page.wait_for_selector("body[data-ready=true]", timeout=30_000)
 
             # a figure on the page equals the API's value for the same indicator
-            # (the shared broker may carry other runs' events too: the page must catch up with the API's
-            # current figure within a few polls)
+            # (the page must catch up with the API's current figure within a few polls)
             actual = page.get_by_test_id(f"actual-{FIGURE}")
             for _ in range(30):
                 expected_value = _api(base)[FIGURE]["actual"]
