@@ -10,7 +10,7 @@ from lsg_surveys.application.campaigns import CampaignDefinitions
 from lsg_surveys.domain.privacy import Pseudonymizer
 from lsg_surveys.entrypoints import errors
 from lsg_surveys.entrypoints.body_limit import ImportBodyLimit
-from lsg_surveys.entrypoints.routes import router
+from lsg_surveys.entrypoints.routes import PUBLIC_READS, router
 from lsg_surveys.settings import SurveysSettings
 
 DESCRIPTION = "Opinion surveys, focus groups, public consultations and the forum."
@@ -43,3 +43,8 @@ def create_app(settings: SurveysSettings | None = None) -> FastAPI:
     app.state.pseudonymizer = Pseudonymizer(settings.pseudonym_key.get_secret_value())
     app.state.max_batch_rows = settings.max_batch_rows
     return app
+
+
+# PUBLIC_READS (the routes open to anyone) is part of what the composition root exposes: the access test and
+# readers find the service's public list here, beside the app that serves it.
+__all__ = ["PUBLIC_READS", "create_app"]
