@@ -85,9 +85,30 @@ class LocalStack:
             kafka.result()
         return self.info()
 
-    def stop(self, timeout: float = 30) -> None:
+    def test_kafka(self) -> KafkaProcess:
+        """The tests' own broker (``$LSG_TEST_KAFKA_PORT``, 29192), beside `make run`'s: the services consume
+        the registry's fixed topic names, so tests on `make run`'s broker would feed it their events."""
+        port = _env_int("LSG_TEST_KAFKA_PORT", 29192)
+        return KafkaProcess(port, port + 1, self.base_dir / "test-kafka", self.base_dir / "logs" / "test-kafka")
+
+    def ensure_test_started(self, timeout: float = 120) -> tuple[str, str]:
+        """PostgreSQL (shared: tests use fresh databases) and the tests' own broker; (bootstrap, admin DSN)."""
+        self.base_dir.mkdir(parents=True, exist_ok=True)
+        kafka = self.test_kafka()
         with ThreadPoolExecutor(max_workers=2, thread_name_prefix="lsg-infra") as pool:
-            futures = [pool.submit(self.kafka.stop, timeout), pool.submit(self.postgres.stop, timeout)]
+            started = pool.submit(kafka.start, timeout)
+            self.postgres.start(timeout)
+            self.postgres.create_databases(DATABASES.values())
+            started.result()
+        return kafka.bootstrap, self.postgres.dsn()
+
+    def stop(self, timeout: float = 30) -> None:
+        with ThreadPoolExecutor(max_workers=3, thread_name_prefix="lsg-infra") as pool:
+            futures = [
+                pool.submit(self.kafka.stop, timeout),
+                pool.submit(self.test_kafka().stop, timeout),
+                pool.submit(self.postgres.stop, timeout),
+            ]
             for f in futures:
                 f.result()
 

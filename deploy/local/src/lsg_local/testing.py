@@ -139,8 +139,8 @@ def infrastructure() -> Iterator[Infra]:
     elif mode == "local":
         from lsg_local.stack import LocalStack
 
-        info = LocalStack().ensure_started()
-        yield Infra("local", info.kafka_bootstrap, info.postgres_dsn)
+        bootstrap, admin_dsn = LocalStack().ensure_test_started()
+        yield Infra("local", bootstrap, admin_dsn)
     elif mode == "testcontainers":
         with contextlib.ExitStack() as stack:
             yield _testcontainers_infra(stack)
