@@ -7,12 +7,12 @@ from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 import asyncpg
-from pydantic import ConfigDict, Field, HttpUrl, field_validator
+from pydantic import ConfigDict, Field, HttpUrl
 
 from lsg_events.geography import Place
 from lsg_reporting.domain.catalogue import Indicator
 from lsg_reporting.domain.figures import Cell, persons_of, value_of
-from lsg_shared.inputs import RequestModel, text_fault
+from lsg_shared.inputs import RequestModel
 from lsg_shared.problems import invalid_field
 
 _AREA = re.compile(r"^(country|municipality|territory|settlement):([A-Za-z0-9._-]{1,32})$")
@@ -57,27 +57,6 @@ class DeliverableIn(RequestModel):
     recorded_on: date
     evidence_url: HttpUrl | None = None
     place: Place | None = None
-
-    @field_validator("place", mode="after")
-    @classmethod
-    def _storable_place_names(cls, value: Place | None) -> Place | None:
-        # A place is an event-contract model, not a RequestModel: its names are checked here.
-        if value is not None:
-            for text in _strings(value.model_dump()):
-                fault = text_fault(text)
-                if fault:
-                    raise ValueError(fault)
-        return value
-
-
-def _strings(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [s for v in value.values() for s in _strings(v)]
-    if isinstance(value, (list, tuple)):
-        return [s for v in value for s in _strings(v)]
-    return []
 
 
 def deliverable_json(row: asyncpg.Record) -> dict[str, Any]:
