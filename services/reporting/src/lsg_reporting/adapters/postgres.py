@@ -83,11 +83,6 @@ async def upsert_catalogue(conn: Conn, catalogue: Catalogue) -> None:
     )
 
 
-async def load_catalogue_definitions(conn: Conn) -> list[dict[str, Any]]:
-    rows = await conn.fetch("SELECT definition FROM indicator ORDER BY code")
-    return [dict(r["definition"]) for r in rows]
-
-
 # ---- facts in ------------------------------------------------------------------------------------------
 async def insert_facts(conn: Conn, facts: Sequence[Fact], table: str = FACT_TABLE) -> None:
     if facts:
