@@ -109,3 +109,38 @@ async def test_an_import_row_echoing_a_lone_surrogate_is_reported_not_a_500(clie
         bad_row = r.json()["rows"][-1]  # the 422 lists the rejected rows only
         assert (bad_row["row"], bad_row["status"]) == (1, "rejected")
         assert bad_row["errors"][0]["field"] == "rows[1].gender"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"phone": "+371\x00"}, "phone"),
+        ({"name": "Jānis\ud800", "settlement_code": "0801101"}, "name"),
+        ({"response_ids": ["00000000-0000-0000-0000-000000000000", "a\x00"]}, "response_ids.1"),
+    ],
+)
+async def test_erasure_requests_refuse_bad_text_naming_the_field(client: Any, body: dict[str, Any], field: str) -> None:
+    r = await client.post(
+        "/v1/erasure-requests",
+        content=json.dumps(body).encode(),
+        headers={**auth(ADMIN), "content-type": "application/json"},
+    )
+    refused(r, field)
+
+
+async def test_a_meeting_with_bad_text_is_refused_naming_the_field(client: Any) -> None:
+    cid = unique("fg")
+    body = survey_body(cid, kind="focus_group", questions=[])
+    assert (await client.post("/v1/campaigns", json=body, headers=auth(ADMIN))).status_code == 201
+    assert (await client.post(f"/v1/campaigns/{cid}/open", headers=auth(ADMIN))).status_code == 200
+    meeting = {
+        "held_on": "2026-03-10",
+        "participants": [{"role": "resident", "gender": "female", "count": 3}],
+        "problems": [{"text": "roads\x00", "language": "lv"}],
+    }
+    r = await client.post(
+        f"/v1/campaigns/{cid}/gatherings",
+        content=json.dumps(meeting).encode(),
+        headers={**auth(EDITOR), "content-type": "application/json"},
+    )
+    refused(r, "problems.0.text")

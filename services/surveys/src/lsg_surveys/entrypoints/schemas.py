@@ -258,7 +258,7 @@ class ErasureIn(RequestModel):
     phone: str | None = Field(None, max_length=40)
     name: str | None = Field(None, max_length=200)
     settlement_code: str | None = Field(None, max_length=32, description="With `name`: where the person lives")
-    response_ids: list[str] = Field(default_factory=list, max_length=1000)
+    response_ids: list[SafeText] = Field(default_factory=list, max_length=1000)
 
 
 class ErasureOut(BaseModel):
