@@ -37,8 +37,10 @@ def public_of(service: str) -> set[str]:
     """The service's explicit public list, plus partner doors that authenticate by HMAC signature."""
     found: set[str] = set()
     package = importlib.import_module(f"lsg_{service}.entrypoints")
-    for module in Path(package.__path__[0]).glob("*.py"):
-        mod = importlib.import_module(f"lsg_{service}.entrypoints.{module.stem}")
+    root = Path(package.__path__[0])
+    for module in [*root.glob("*.py"), *root.glob("routes/*.py")]:
+        dotted = ".".join(module.relative_to(root).with_suffix("").parts).removesuffix(".__init__")
+        mod = importlib.import_module(f"lsg_{service}.entrypoints.{dotted}")
         for name in ("PUBLIC_READS", "PUBLIC_ROUTES", "SIGNED_ROUTES", "HMAC_ROUTES"):
             found |= set(getattr(mod, name, ()))
     return found
