@@ -21,7 +21,7 @@ def problem(exc: Exception) -> Problem:
     if isinstance(exc, NotFound):
         return not_found(exc.what, exc.identifier)
     if isinstance(exc, Conflict):
-        return conflict(exc.detail, errors=[{"field": exc.field, "message": exc.detail}])
+        return conflict(exc.detail, field=exc.field)
     if isinstance(exc, Invalid):
         return Problem(422, exc.title, exc.detail, type_="validation-error", errors=list(exc.errors))
     raise TypeError(f"no problem for {type(exc).__name__}")  # pragma: no cover

@@ -1,5 +1,7 @@
-"""Request bodies of the alerts API (each a ``RequestModel``: no text PostgreSQL cannot store) and the JSON the
-routes answer with."""
+"""Request bodies of the alerts API and the JSON the routes answer with.
+
+Every body is a ``RequestModel``: no field, nor the contract models nested in it (a label, a place), may hold text
+PostgreSQL cannot store (422 naming the field)."""
 
 from __future__ import annotations
 
@@ -7,39 +9,17 @@ from datetime import datetime
 from typing import Any, Literal
 
 import asyncpg
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
 from lsg_alerts.application.devices import Availability
 from lsg_alerts.application.partners import NewSecret, PartnerView
 from lsg_events.alerts import DeviceKind, DeviceStatus
 from lsg_events.geography import Place
 from lsg_events.i18n import LocalizedText
-from lsg_shared.inputs import RequestModel, text_fault
+from lsg_shared.inputs import RequestModel
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
 PartnerKind = Literal["vendor", "municipal_dispatch", "regional_emergency_service", "other"]
-
-
-def _faults(value: Any, path: str) -> list[str]:
-    if isinstance(value, str):
-        fault = text_fault(value)
-        return [f"{path}: {fault}"] if fault else []
-    if isinstance(value, dict):
-        return [f for k, v in value.items() for f in _faults(v, f"{path}.{k}" if path else str(k))]
-    if isinstance(value, list):
-        return [f for i, v in enumerate(value) for f in _faults(v, f"{path}[{i}]")]
-    return []
-
-
-def storable(value: BaseModel | None) -> None:
-    """A nested model from the event contracts (a label, a place) holds only text PostgreSQL can store.
-
-    ``RequestModel`` leaves nested models to check their own fields; these are not request models, so their
-    text is checked here (the error names the field and the part at fault, e.g. ``label`` / ``lv: ...``)."""
-    if value is not None:
-        faults = _faults(value.model_dump(), "")
-        if faults:
-            raise ValueError("; ".join(faults))
 
 
 # ---- partners ------------------------------------------------------------------------------------------------
@@ -47,12 +27,6 @@ class PartnerIn(RequestModel):
     partner_id: str = Field(pattern=ID_PATTERN)
     label: LocalizedText | None = None
     kind: PartnerKind = "vendor"
-
-    @field_validator("label")
-    @classmethod
-    def _storable_label(cls, value: LocalizedText | None) -> LocalizedText | None:
-        storable(value)
-        return value
 
 
 class DeviceGrants(RequestModel):
@@ -87,12 +61,6 @@ class DeviceIn(RequestModel):
     longitude: float | None = Field(None, ge=-180, le=180)
     partner_id: str = Field(pattern=ID_PATTERN, description="The partner that owns (and speaks for) the device")
     heartbeat_interval_s: int = Field(300, gt=0, le=7 * 24 * 3600)
-
-    @field_validator("label", "place")
-    @classmethod
-    def _storable_parts(cls, value: BaseModel | None) -> BaseModel | None:
-        storable(value)
-        return value
 
     @model_validator(mode="after")
     def _settlement(self) -> DeviceIn:

@@ -35,8 +35,8 @@ def _split(values: list[str] | None, allowed: tuple[str, ...], field: str) -> li
 
 @router.get("", summary="Alerts, newest first (drills excluded unless asked for)")
 async def list_alerts(
-    uow: Uow,
     _: Viewer,
+    uow: Uow,
     status: Annotated[list[SafeText] | None, Query(description="raised, acknowledged, resolved, cancelled")] = None,
     severity: Annotated[list[SafeText] | None, Query(description="CAP severities")] = None,
     area: Annotated[SafeText | None, Query(description="Any place code")] = None,
@@ -67,7 +67,7 @@ async def list_alerts(
 
 
 @router.get("/{alert_id}", summary="One alert with its history")
-async def get_alert(alert_id: UUID, uow: Uow, _: Viewer) -> dict[str, Any]:
+async def get_alert(_: Viewer, alert_id: UUID, uow: Uow) -> dict[str, Any]:
     row, history = await lifecycle.alert_with_history(uow, alert_id)
     out = alert_json(row)
     out["cap"] = row["cap"]
@@ -76,12 +76,12 @@ async def get_alert(alert_id: UUID, uow: Uow, _: Viewer) -> dict[str, Any]:
 
 
 @router.post("/{alert_id}/acknowledge", summary="Acknowledge (stops escalation)")
-async def acknowledge_alert(alert_id: UUID, uow: Uow, principal: Editor, body: NoteIn | None = None) -> dict[str, Any]:
+async def acknowledge_alert(principal: Editor, alert_id: UUID, uow: Uow, body: NoteIn | None = None) -> dict[str, Any]:
     note = body.note if body else None
     return alert_json(await lifecycle.acknowledge(uow, alert_id, principal.subject, note, scope_of(principal)))
 
 
 @router.post("/{alert_id}/resolve", summary="Resolve")
-async def resolve_alert(alert_id: UUID, uow: Uow, principal: Editor, body: NoteIn | None = None) -> dict[str, Any]:
+async def resolve_alert(principal: Editor, alert_id: UUID, uow: Uow, body: NoteIn | None = None) -> dict[str, Any]:
     note = body.note if body else None
     return alert_json(await lifecycle.resolve(uow, alert_id, principal.subject, note, scope_of(principal)))

@@ -20,14 +20,14 @@ router = APIRouter(prefix="/v1/devices", tags=["devices"])
 
 
 @router.post("", status_code=201, summary="Register a planned device")
-async def register_device(body: DeviceIn, uow: Uow, principal: Editor) -> dict[str, Any]:
+async def register_device(principal: Editor, body: DeviceIn, uow: Uow) -> dict[str, Any]:
     scope_of(principal)(body.place)
     return device_json(await devices.register(uow, body.columns()))
 
 
 @router.post("/{device_id}/install", summary="Record the installation (device.installed)")
 async def install_device(
-    device_id: str, body: InstallIn, uow: Uow, settings: Settings, principal: Editor
+    principal: Editor, device_id: str, body: InstallIn, uow: Uow, settings: Settings
 ) -> dict[str, Any]:
     row = await devices.install(
         uow, settings, device_id, body.installed_at, body.latitude, body.longitude, scope_of(principal)
@@ -37,7 +37,7 @@ async def install_device(
 
 @router.post("/{device_id}/status", summary="Change status (maintenance, decommissioned...)")
 async def change_device_status(
-    device_id: str, body: StatusIn, uow: Uow, settings: Settings, principal: Editor
+    principal: Editor, device_id: str, body: StatusIn, uow: Uow, settings: Settings
 ) -> dict[str, Any]:
     row = await devices.set_status(uow, settings, device_id, body.status, body.reason, scope_of(principal))
     return device_json(row)
@@ -45,8 +45,8 @@ async def change_device_status(
 
 @router.get("", summary="Devices with their availability over a period")
 async def list_devices(
-    uow: Uow,
     _: Viewer,
+    uow: Uow,
     status: DeviceStatus | None = None,
     area: Annotated[
         SafeText | None, Query(description="Any place code: country, municipality, territory, settlement")
@@ -72,5 +72,5 @@ async def list_devices(
 
 
 @router.get("/{device_id}", summary="One device with its latest readings")
-async def get_device(device_id: str, uow: Uow, _: Viewer) -> dict[str, Any]:
+async def get_device(_: Viewer, device_id: str, uow: Uow) -> dict[str, Any]:
     return device_json(await devices.get(uow, device_id))

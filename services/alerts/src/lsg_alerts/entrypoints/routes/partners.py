@@ -15,7 +15,7 @@ router = APIRouter(prefix="/v1/partners", tags=["partners"])
 
 
 @router.post("", status_code=201, summary="Register a partner; its first secret is returned once")
-async def create_partner(body: PartnerIn, uow: Uow, doors: Doors, _: Admin) -> dict[str, Any]:
+async def create_partner(_: Admin, body: PartnerIn, uow: Uow, doors: Doors) -> dict[str, Any]:
     label = body.label.model_dump() if body.label else None
     view, secret = await partners.register(uow, doors, body.partner_id, label, body.kind)
     out = partner_json(view)
@@ -24,12 +24,12 @@ async def create_partner(body: PartnerIn, uow: Uow, doors: Doors, _: Admin) -> d
 
 
 @router.get("", summary="Partners (never their secrets)")
-async def list_partners(uow: Uow, _: Admin) -> dict[str, Any]:
+async def list_partners(_: Admin, uow: Uow) -> dict[str, Any]:
     return {"items": [partner_json(v) for v in await partners.all_partners(uow)]}
 
 
 @router.get("/{partner_id}", summary="One partner (never its secrets)")
-async def get_partner(partner_id: str, uow: Uow, _: Admin) -> dict[str, Any]:
+async def get_partner(_: Admin, partner_id: str, uow: Uow) -> dict[str, Any]:
     return partner_json(await partners.get(uow, partner_id))
 
 
@@ -38,16 +38,16 @@ async def get_partner(partner_id: str, uow: Uow, _: Admin) -> dict[str, Any]:
     status_code=201,
     summary="Rotate: add a secret (returned once); beyond two active, the oldest is retired",
 )
-async def rotate_secret(partner_id: str, uow: Uow, doors: Doors, _: Admin) -> dict[str, Any]:
+async def rotate_secret(_: Admin, partner_id: str, uow: Uow, doors: Doors) -> dict[str, Any]:
     return secret_json(await partners.rotate_secret(uow, doors, partner_id))
 
 
 @router.delete("/{partner_id}/secrets/{secret_id}", status_code=204, summary="Retire a secret")
-async def retire_secret(partner_id: str, secret_id: str, uow: Uow, doors: Doors, _: Admin) -> Response:
+async def retire_secret(_: Admin, partner_id: str, secret_id: str, uow: Uow, doors: Doors) -> Response:
     await partners.retire_secret(uow, doors, partner_id, secret_id)
     return Response(status_code=204)  # no body at all (a JSON null would overrun Content-Length: 0)
 
 
 @router.put("/{partner_id}/devices", summary="Set the devices a partner may speak for besides those it owns")
-async def set_partner_devices(partner_id: str, body: DeviceGrants, uow: Uow, _: Admin) -> dict[str, Any]:
+async def set_partner_devices(_: Admin, partner_id: str, body: DeviceGrants, uow: Uow) -> dict[str, Any]:
     return partner_json(await partners.set_devices(uow, partner_id, body.device_ids))
