@@ -383,34 +383,44 @@ async def _parse_batch(message: Any, original: Callable[[Any], Awaitable[Any]]) 
     return parsed
 
 
-def continue_traces(message: Any, destination: str, started_ns: int, tracer: trace.Tracer) -> None:
+def continue_traces(records: Sequence[Any], started_ns: int, tracer: trace.Tracer) -> None:
     """One consumer span in the trace of each producer whose records this batch processed.
 
     A batch span cannot have many parents, so FastStream makes it a root with links to the producers; a
     trace viewer then shows a request's trace ending at the producer. This span (a child of the producer's
-    context, linked to the batch span, covering the batch's processing) lets each request's trace show where
-    its event was consumed. Only when spans are recorded (an exporter is configured): otherwise no work.
+    context, linked to the batch span, covering the batch's processing, named for the record's topic) lets
+    each request's trace show where its event was consumed. Only when spans are recorded (an exporter is
+    configured): otherwise no work. At most `_MAX_LINKS` traces per batch, as for the batch span's links.
     """
     batch_span = trace.get_current_span()
     if not batch_span.is_recording():
         return
     seen: set[int] = set()
     link = [trace.Link(batch_span.get_span_context())]
-    for headers in getattr(message, "batch_headers", None) or ():
+    for record in records:
+        headers = {k: v.decode("utf-8", "replace") for k, v in (record.headers or ()) if k in _TRACE_HEADERS and v}
+        if not headers:
+            continue
         parent = propagate.extract(headers)
         context = trace.get_current_span(parent).get_span_context()
         if not context.is_valid or context.trace_id in seen:
             continue
         seen.add(context.trace_id)
         span = tracer.start_span(
-            f"{destination} process",
+            f"{record.topic} process",
             context=parent,
             kind=trace.SpanKind.CONSUMER,
             start_time=started_ns,
             links=link,
-            attributes={"messaging.system": "kafka", "messaging.destination.name": destination},
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.destination.name": record.topic,
+                "messaging.kafka.message.offset": record.offset,
+            },
         )
         span.end()
+        if len(seen) >= _MAX_LINKS:
+            return
 
 
 def subscribe(
@@ -444,15 +454,15 @@ def subscribe(
         options.update(batch=True, max_records=max_records)
         options.setdefault("parser", _parse_batch)
 
-        name = ",".join(topics)
         tracer = getattr(broker, "lsg_tracer", None) or trace.get_tracer("lsg_shared.consumer")
 
         @broker.subscriber(*topics, **options)  # type: ignore[untyped-decorator]
         async def on_batch(message: KafkaMessage) -> None:
             raw = message.raw_message
+            records = raw if isinstance(raw, tuple) else (raw,)
             started = time.time_ns()
-            await consumer.process_batch(raw if isinstance(raw, tuple) else (raw,))
-            continue_traces(message, name, started, tracer)
+            await consumer.process_batch(records)
+            continue_traces(records, started, tracer)
 
         return on_batch
 
