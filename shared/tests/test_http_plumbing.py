@@ -171,3 +171,23 @@ async def test_request_metrics_are_labelled_by_route_template() -> None:
         assert (await c.post("/v1/nowhere")).status_code == 404
     assert count("/v1/partners/{partner_id}/alerts", "200") == 2
     assert count("unmatched", "404") == 1
+
+
+async def test_chunked_json_body_over_limit_is_the_documented_413_not_fastapis_400() -> None:
+    """FastAPI parses a JSON body itself and turned the failed read into its own 400: one answer for an
+    oversize body, whichever route and limit: 413 ``too-large`` with ``errors[]`` naming the body."""
+    app = make_app()
+
+    async def chunks(n: int):
+        yield b'{"score": 1, "name": "'
+        for _ in range(n):
+            yield b"x" * 400
+        yield b'"}'
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        r = await c.post("/things", content=chunks(5), headers={**AUTH, "content-type": "application/json"})
+    assert r.status_code == 413, r.text
+    problem = r.json()
+    assert problem["type"].endswith("/too-large")
+    assert problem["errors"][0]["field"] == "body"
+    assert problem["instance"] == "/things"

@@ -31,7 +31,7 @@ class BodyLimitMiddleware:
             if name == b"content-length" and value.isdigit():
                 declared = int(value)
                 if declared > limit:
-                    await self._too_large(send, limit)
+                    await self._too_large(send, limit, str(scope.get("path", "")))
                     return
         if declared is not None and not any(name == b"transfer-encoding" for name, _ in scope.get("headers", [])):
             # A declared length within the limit: the HTTP server frames the body by it (never more bytes than
@@ -53,8 +53,17 @@ class BodyLimitMiddleware:
 
         started = False
 
+        path = str(scope.get("path", ""))
+
         async def tracking_send(message: Message) -> None:
             nonlocal started
+            if too_large:
+                # The app answered after the limit was hit (FastAPI turns a failed body read into its own 400):
+                # the client gets the one documented answer for an oversize body instead.
+                if message["type"] == "http.response.start" and not started:
+                    started = True
+                    await self._too_large(send, limit, path)
+                return
             if message["type"] == "http.response.start":
                 started = True
             await send(message)
@@ -63,21 +72,24 @@ class BodyLimitMiddleware:
             await self.app(scope, limited_receive, tracking_send)
         except _BodyTooLarge:
             if not started:
-                await self._too_large(send, limit)
+                await self._too_large(send, limit, path)
         except Exception:
             if too_large and not started:
-                await self._too_large(send, limit)
+                await self._too_large(send, limit, path)
             else:
                 raise
 
     @staticmethod
-    async def _too_large(send: Send, limit: int) -> None:
+    async def _too_large(send: Send, limit: int, path: str = "") -> None:
+        detail = f"The request body is larger than {limit} bytes."
         body = json.dumps(
             {
-                "type": TYPE_BASE + "payload-too-large",
+                "type": TYPE_BASE + "too-large",
                 "title": "Payload too large",
                 "status": 413,
-                "detail": f"The request body is larger than {limit} bytes.",
+                "detail": detail,
+                "instance": path.encode("utf-8", "replace").decode("utf-8"),
+                "errors": [{"field": "body", "message": detail, "code": "too-large", "limit": limit}],
             }
         ).encode()
         await send(

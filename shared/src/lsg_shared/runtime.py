@@ -34,6 +34,7 @@ class Runtime:
     migrations: list[migrate.Migration] = field(default_factory=list)
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     audit: AuditWriter | None = None
+    _uow: UnitOfWork | None = None
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -43,8 +44,11 @@ class Runtime:
 
     @property
     def uow(self) -> UnitOfWork:
-        """The unit of work use cases take: this service's pool and event source."""
-        return UnitOfWork(self.pool, self.source)
+        """The unit of work use cases take: this service's pool and event source (one per open pool)."""
+        pool = self.pool
+        if self._uow is None or self._uow.pool is not pool:
+            self._uow = UnitOfWork(pool, self.source)
+        return self._uow
 
     def event(self, data: EventData, **kwargs: Any) -> CloudEvent:
         """A CloudEvent from this service (``source`` is the service's URI reference)."""
@@ -54,7 +58,7 @@ class Runtime:
         return await self.broker.publish(value, topic=topic, key=key, headers=headers)
 
 
-def runtime(request: Request) -> Runtime:
-    """FastAPI dependency: the service's runtime."""
+async def runtime(request: Request) -> Runtime:
+    """FastAPI dependency: the service's runtime (async: a plain function would cost a thread hop per request)."""
     rt: Runtime = request.app.state.runtime
     return rt
