@@ -265,15 +265,6 @@ def wait_ready(children: dict[str, Child], ports: dict[str, int], timeout: float
 
 
 # ---- AsyncAPI docs ------------------------------------------------------------------------------------------
-ASYNCAPI_HTML = """<!doctype html><html><head><meta charset="utf-8"><title>LSG Events — AsyncAPI</title>
-<link rel="stylesheet" href="https://unpkg.com/@asyncapi/react-component@3.1.5/styles/default.min.css"></head>
-<body><div id="asyncapi"><p style="font-family:sans-serif;margin:2em">Loading the AsyncAPI viewer (it needs
-unpkg.com). The document itself: <a href="/asyncapi.yaml">asyncapi.yaml</a>, <a href="/asyncapi.json">JSON</a>.</p>
-</div><script src="https://unpkg.com/@asyncapi/react-component@3.1.5/browser/standalone/index.js"></script>
-<script>fetch('/asyncapi.json').then(r => r.json()).then(schema => AsyncApiStandalone.render({schema,
-config: {show: {sidebar: true}}}, document.getElementById('asyncapi')));</script></body></html>"""
-
-
 def serve_asyncapi(port: int) -> ThreadingHTTPServer | None:
     path = ROOT / "docs" / "asyncapi.yaml"
     if not path.is_file():
@@ -282,9 +273,14 @@ def serve_asyncapi(port: int) -> ThreadingHTTPServer | None:
     try:
         import yaml
 
-        as_json = json.dumps(yaml.safe_load(raw)).encode()
+        document = yaml.safe_load(raw)
+        as_json = json.dumps(document).encode()
     except Exception:
-        as_json = b"{}"
+        document, as_json = {}, b"{}"
+    from lsg_shared.asyncapi_page import render
+
+    # Rendered here, not by a viewer script from a CDN (many municipal networks cannot reach one).
+    page = render(document, json_url="/asyncapi.json").encode()
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -292,7 +288,7 @@ def serve_asyncapi(port: int) -> ThreadingHTTPServer | None:
             body, kind = {
                 "/asyncapi.yaml": (raw, "application/yaml"),
                 "/asyncapi.json": (as_json, "application/json"),
-                "/": (ASYNCAPI_HTML.encode(), "text/html; charset=utf-8"),
+                "/": (page, "text/html; charset=utf-8"),
             }.get(route, (b"", ""))
             self.send_response(200 if kind else 404)
             self.send_header("content-type", kind or "text/plain")
@@ -312,7 +308,27 @@ def serve_asyncapi(port: int) -> ThreadingHTTPServer | None:
     return server
 
 
-def url_table(ports: dict[str, int], docs_port: int | None) -> str:
+def start_observers(observers: list[Any], run_dir: Path, ports: dict[str, int]) -> dict[str, str]:
+    """Jaeger and Prometheus for `--observe`; the OTLP settings the services get."""
+    from lsg_local.observe import JaegerProcess, PrometheusProcess
+
+    say("observability: building/starting Jaeger (first time: several minutes) and Prometheus")
+    jaeger = JaegerProcess(log_path=run_dir / "logs" / "jaeger.log").start()
+    observers.append(jaeger)
+    prometheus = PrometheusProcess(
+        {svc: f"127.0.0.1:{port}" for svc, port in ports.items()},
+        run_dir / "prometheus",
+        log_path=run_dir / "logs" / "prometheus.log",
+    ).start()
+    observers.append(prometheus)
+    return {
+        "OTEL_SDK_DISABLED": "false",
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": jaeger.otlp_traces_endpoint,
+        "OTEL_BSP_SCHEDULE_DELAY": "500",
+    }
+
+
+def url_table(ports: dict[str, int], docs_port: int | None, observers: tuple[Any, ...] | list[Any] = ()) -> str:
     rows = [(f"{svc} API docs", f"http://127.0.0.1:{port}/docs") for svc, port in ports.items()]
     dash = f"http://127.0.0.1:{ports['reporting']}/dashboard"
     ok, _ = ready(dash)
@@ -320,6 +336,11 @@ def url_table(ports: dict[str, int], docs_port: int | None) -> str:
     rows.append(("indicators (JSON)", f"http://127.0.0.1:{ports['reporting']}/v1/indicators"))
     if docs_port:
         rows.append(("AsyncAPI docs", f"http://127.0.0.1:{docs_port}/"))
+    for observer in observers:
+        if hasattr(observer, "query_url"):
+            rows.append(("traces (Jaeger API)", f"{observer.query_url}/api/traces?service=surveys&limit=20"))
+        else:
+            rows.append(("metrics (Prometheus)", f"{observer.url}/alerts"))
     width = max(len(r[0]) for r in rows)
     line = "─" * (width + 60)
     return "\n".join([line, *(f"  {name:<{width}}  {url}" for name, url in rows), line])
@@ -336,6 +357,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port-offset", type=int, default=0, help="ports 8000+N..8004+N (default 0)")
     parser.add_argument("--keep-infra", action="store_true", help="leave Kafka/PostgreSQL running on exit")
     parser.add_argument("--ready-timeout", type=float, default=180)
+    parser.add_argument(
+        "--observe",
+        action="store_true",
+        help="also start Jaeger (OTLP traces; query API :16686) and Prometheus (:9090, with the chart's rules)",
+    )
     parser.add_argument("--exit-after-demo", action="store_true", help="stop everything once the demo is done")
     args = parser.parse_args(argv)
 
@@ -358,6 +384,7 @@ def main(argv: list[str] | None = None) -> int:
     children: dict[str, Child] = {}
     demo: Child | None = None
     docs: ThreadingHTTPServer | None = None
+    observers: list[Any] = []
     code = 0
     try:
         infra.start()
@@ -369,6 +396,8 @@ def main(argv: list[str] | None = None) -> int:
         base_env.update(infra.env)
         base_env.update({k: v for k, v in values.items() if not k.startswith("LSG_DEMO_")})
         base_env.update({"LSG_API_TOKENS": api_tokens(values), "LSG_HTTP_HOST": "127.0.0.1", "PYTHONUNBUFFERED": "1"})
+        if args.observe:
+            base_env.update(start_observers(observers, run_dir, ports))
         t_services = time.monotonic()
         for svc, port in ports.items():
             env = dict(base_env, LSG_HTTP_PORT=str(port), LSG_DATABASE_URL=infra.env[f"LSG_{svc.upper()}_DATABASE_URL"])
@@ -387,7 +416,7 @@ def main(argv: list[str] | None = None) -> int:
                 argv_demo.append("--live")
             say(f"simulator: {' '.join(argv_demo[1:])}")
             demo = Child("lsg-demo", argv_demo, demo_env, None)
-        print(url_table(ports, ASYNCAPI_PORT + args.port_offset if docs else None), flush=True)
+        print(url_table(ports, ASYNCAPI_PORT + args.port_offset if docs else None, observers), flush=True)
         say("running; Ctrl-C stops everything")
         while not stop_requested.is_set():
             for svc, child in children.items():
@@ -422,6 +451,9 @@ def main(argv: list[str] | None = None) -> int:
             say(f"{child.name}: {child.wait_or_kill(deadline)}")
         if docs is not None:
             docs.shutdown()
+        for observer in observers:
+            with contextlib.suppress(Exception):
+                observer.stop()
         say(infra.stop_what_we_started(args.keep_infra))
         say(f"stopped in {time.monotonic() - t_stop:.1f} s")
     return code
