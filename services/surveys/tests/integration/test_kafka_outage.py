@@ -1,5 +1,5 @@
 """Kafka outage: responses are still accepted while the broker is down, and every event is delivered exactly
-once after it returns. Runs on a private single-node Kafka (ports 29192/29193) so the shared one is untouched."""
+once after it returns. Runs on a private single-node Kafka (ports 29892/29893) so the shared ones are untouched."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from lsg_surveys.entrypoints.app import create_app
 
 pytestmark = [pytest.mark.integration, pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow]
 
-PORT, CONTROLLER_PORT = 29192, 29193
+PORT, CONTROLLER_PORT = 29892, 29893
 
 
 @pytest.fixture
