@@ -341,7 +341,23 @@ def main(argv: list[str] | None = None) -> int:
     ex.add_argument("--format", choices=("csv", "jsonl"), default="csv")
     ex.add_argument("--output", help="file to write (default: standard output)")
     pr.add_argument("--days", type=int, default=400)
+    sc = sub.add_parser("secrets", help="secrets of a one-machine install").add_subparsers(dest="action", required=True)
+    ini = sc.add_parser("init", help="generate services.env and tokens.env in a folder once (compose's first start)")
+    ini.add_argument("folder", help="where to keep them (a volume in compose)")
+    ini.add_argument("--owner", type=int, help="uid to give the files to (the services' user, 10001)")
     args = parser.parse_args(argv)
+    if args.area == "secrets":
+        from pathlib import Path
+
+        from lsg_shared import local_secrets
+
+        folder = Path(args.folder)
+        _, created = local_secrets.init(folder)
+        if args.owner is not None:
+            for name in ("services.env", "tokens.env"):
+                os.chown(folder / name, args.owner, args.owner)
+        print(f"secrets {'generated' if created else 'kept'} in {folder}")
+        return 0
     if args.area == "audit":
         url = _audit_database(args.service, args.database_url)
         if args.action == "prune":
