@@ -20,12 +20,9 @@
 from __future__ import annotations
 
 import argparse
-import base64
 import contextlib
-import hashlib
 import json
 import os
-import secrets
 import signal
 import subprocess
 import sys
@@ -139,21 +136,12 @@ class Infra:
 
 # ---- secrets ------------------------------------------------------------------------------------------------
 def load_or_create_secrets(path: Path) -> dict[str, str]:
+    """`make run`'s secrets in one file (the demo and the README read it): generated once, then kept."""
+    from lsg_shared.local_secrets import generate, read_env
+
     if path.is_file():
-        values: dict[str, str] = {}
-        for line in path.read_text("utf-8").splitlines():
-            if "=" in line and not line.lstrip().startswith("#"):
-                key, _, value = line.partition("=")
-                values[key.strip()] = value.strip().strip("'\"")
-        return values
-    values = {
-        "LSG_SURVEYS_PSEUDONYM_KEY": secrets.token_urlsafe(48),
-        "LSG_TRAINING_PSEUDONYM_KEY": secrets.token_urlsafe(48),
-        "LSG_ALERTS_SECRETS_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
-        "LSG_DEMO_ADMIN_TOKEN": "lsg_admin_" + secrets.token_urlsafe(24),
-        "LSG_DEMO_EDITOR_TOKEN": "lsg_editor_" + secrets.token_urlsafe(24),
-        "LSG_DEMO_VIEWER_TOKEN": "lsg_viewer_" + secrets.token_urlsafe(24),
-    }
+        return read_env(path)
+    values = generate()
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -168,16 +156,9 @@ def load_or_create_secrets(path: Path) -> dict[str, str]:
 
 
 def api_tokens(values: dict[str, str]) -> str:
-    def entry(token: str, subject: str, role: str) -> dict[str, Any]:
-        return {"sha256": hashlib.sha256(token.encode()).hexdigest(), "subject": subject, "roles": [role]}
+    from lsg_shared.local_secrets import api_tokens as hashed
 
-    return json.dumps(
-        [
-            entry(values["LSG_DEMO_ADMIN_TOKEN"], "demo-admin", "admin"),
-            entry(values["LSG_DEMO_EDITOR_TOKEN"], "demo-editor", "editor"),
-            entry(values["LSG_DEMO_VIEWER_TOKEN"], "demo-viewer", "viewer"),
-        ]
-    )
+    return hashed(values)
 
 
 # ---- children -----------------------------------------------------------------------------------------------
