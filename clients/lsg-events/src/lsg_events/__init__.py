@@ -14,7 +14,14 @@ from lsg_events.alerts import (
 )
 from lsg_events.base import EventData
 from lsg_events.envelope import CloudEvent, PoisonMessage, from_kafka
-from lsg_events.reporting import DeliverableRecorded, IndicatorUpdated
+from lsg_events.reporting import (
+    DeliverableRecorded,
+    ExpenditureRecorded,
+    ExpenditureVerified,
+    IndicatorUpdated,
+    ReportApproved,
+    ReportSubmitted,
+)
 from lsg_events.surveys import (
     ConsultationHeld,
     FocusGroupHeld,
@@ -48,6 +55,10 @@ ALL_EVENTS: tuple[type[EventData], ...] = (
     AlertCancelled,
     DeliverableRecorded,
     IndicatorUpdated,
+    ExpenditureRecorded,
+    ExpenditureVerified,
+    ReportSubmitted,
+    ReportApproved,
 )
 EVENT_TYPES: dict[str, type[EventData]] = {e.event_type: e for e in ALL_EVENTS}
 
@@ -67,10 +78,14 @@ __all__ = [
     "DeviceInstalled",
     "DeviceStatusChanged",
     "EventData",
+    "ExpenditureRecorded",
+    "ExpenditureVerified",
     "FocusGroupHeld",
     "ForumHeld",
     "IndicatorUpdated",
     "PoisonMessage",
+    "ReportApproved",
+    "ReportSubmitted",
     "SurveyCompleted",
     "SurveyOpened",
     "SurveyResponseCorrected",

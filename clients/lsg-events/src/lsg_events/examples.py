@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from decimal import Decimal
 
 from lsg_events import alerts as a
 from lsg_events import reporting as r
@@ -267,5 +268,40 @@ EXAMPLES: dict[type[EventData], EventData] = {
         target=4,
         unit="surveys",
         as_of=_NOW,
+    ),
+    r.ExpenditureRecorded: r.ExpenditureRecorded(
+        entry_id="exp-lps-0007",
+        partner="LPS",
+        category="travel",
+        work_package="WP3",
+        activity="A3.2",
+        spent_on=date(2025, 5, 20),
+        currency="EUR",
+        amount=Decimal("1210.00"),
+        rate=Decimal("1"),
+        amount_eur=Decimal("1210.00"),
+        vat_eur=Decimal("210.00"),
+        period_id="P1",
+    ),
+    r.ExpenditureVerified: r.ExpenditureVerified(
+        entry_id="exp-lps-0007",
+        eligible_eur=Decimal("1000.00"),
+        ineligible_eur=Decimal("210.00"),
+        verified_on=date(2025, 7, 10),
+    ),
+    r.ReportSubmitted: r.ReportSubmitted(
+        period_id="P1",
+        period_start=date(2025, 1, 1),
+        period_end=date(2025, 6, 30),
+        submitted_at=_NOW,
+    ),
+    r.ReportApproved: r.ReportApproved(
+        period_id="P1",
+        period_start=date(2025, 1, 1),
+        period_end=date(2025, 6, 30),
+        approved_at=_NOW,
+        declared_eur=Decimal("98250.00"),
+        eligible_eur=Decimal("97040.00"),
+        snapshot_sha256="9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
     ),
 }

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import ClassVar, Literal
+from decimal import Decimal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field
 
@@ -44,3 +45,71 @@ class IndicatorUpdated(EventData):
     target: float | None = None
     unit: str
     as_of: datetime
+
+
+Money = Annotated[Decimal, Field(max_digits=14, decimal_places=2)]
+CostCategory = Literal["staff", "office_admin", "travel", "external_expertise", "equipment"]
+
+
+class ExpenditureRecorded(EventData):
+    event_type: ClassVar[str] = "lv.lsg.expenditure.recorded.v1"
+    topic: ClassVar[str] = topics.REPORTING
+    key_field: ClassVar[str] = "entry_id"
+    description: ClassVar[str] = (
+        "An expenditure entry was declared (a correction is a new entry naming the one it corrects). "
+        "Amounts only: no description, invoice or person."
+    )
+
+    entry_id: str
+    partner: str = Field(description="Partner code: LEAD (Leningrad region) or LPS (Latvia)")
+    category: CostCategory = Field(description="Interreg harmonised cost category")
+    work_package: str = Field(description="Work package code, e.g. WP2")
+    activity: str | None = Field(None, description="Activity code within the work package, e.g. A2.1")
+    spent_on: date
+    currency: str = Field(pattern=r"^[A-Z]{3}$", description="Currency of the invoice (ISO 4217)")
+    amount: Money = Field(description="Amount in the invoice currency, VAT included")
+    rate: Decimal = Field(gt=0, description="EUR per unit of `currency`, as entered with the entry (never fetched)")
+    amount_eur: Money = Field(description="Declared amount in EUR (VAT included unless recoverable)")
+    vat_eur: Money = Field(description="VAT in EUR")
+    vat_recoverable: bool = False
+    corrects: str | None = Field(None, description="The entry this one corrects (and supersedes)")
+    period_id: str = Field(description="The reporting period the entry is declared in, e.g. P1")
+
+
+class ExpenditureVerified(EventData):
+    event_type: ClassVar[str] = "lv.lsg.expenditure.verified.v1"
+    topic: ClassVar[str] = topics.REPORTING
+    key_field: ClassVar[str] = "entry_id"
+    description: ClassVar[str] = "First-level control verified an expenditure entry: its eligible and ineligible parts."
+
+    entry_id: str
+    eligible_eur: Money
+    ineligible_eur: Money
+    verified_on: date
+
+
+class ReportSubmitted(EventData):
+    event_type: ClassVar[str] = "lv.lsg.report.submitted.v1"
+    topic: ClassVar[str] = topics.REPORTING
+    key_field: ClassVar[str] = "period_id"
+    description: ClassVar[str] = "A period report was submitted for verification."
+
+    period_id: str
+    period_start: date
+    period_end: date
+    submitted_at: datetime
+
+
+class ReportApproved(EventData):
+    event_type: ClassVar[str] = "lv.lsg.report.approved.v1"
+    topic: ClassVar[str] = topics.REPORTING
+    key_field: ClassVar[str] = "period_id"
+    description: ClassVar[str] = "A period report was approved: the period is locked, its report frozen."
+
+    period_id: str
+    period_start: date
+    period_end: date
+    approved_at: datetime
+    declared_eur: Money
+    eligible_eur: Money
+    snapshot_sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the frozen report (JSON)")

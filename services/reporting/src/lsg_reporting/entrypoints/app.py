@@ -16,7 +16,15 @@ from lsg_reporting.application.rebuild import RebuildRuns
 from lsg_reporting.domain import catalogue as catalogue_mod
 from lsg_reporting.domain.rules import Extractor
 from lsg_reporting.entrypoints.consumers import subscribe_aggregator
-from lsg_reporting.entrypoints.routes import dashboard, deliverables, indicators, rebuild, reports
+from lsg_reporting.entrypoints.routes import (
+    budget,
+    dashboard,
+    deliverables,
+    expenditure,
+    indicators,
+    rebuild,
+    reports,
+)
 from lsg_reporting.settings import ReportingSettings
 from lsg_shared.app import build_app
 from lsg_shared.problems import Problem, conflict, invalid_field, not_found, problem_response
@@ -27,6 +35,7 @@ TAGS = [
     {"name": "indicators", "description": "Indicator figures by period, area, role and gender; their sources"},
     {"name": "reports", "description": "The programme progress report (XLSX, CSV) and IATI 2.03 results"},
     {"name": "deliverables", "description": "Printed and published deliverables no other service records"},
+    {"name": "money", "description": "Budget versions, expenditure, first-level control and burn"},
     {"name": "admin", "description": "Rebuild of every figure from the topics"},
     {"name": "operations", "description": "Health and metrics"},
 ]
@@ -91,7 +100,15 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
         settings=settings,
         title="LSG Events — reporting",
         description=DESCRIPTION,
-        routers=[indicators.router, reports.router, deliverables.router, rebuild.router, dashboard.router],
+        routers=[
+            indicators.router,
+            reports.router,
+            deliverables.router,
+            budget.router,
+            expenditure.router,
+            rebuild.router,
+            dashboard.router,
+        ],
         register_consumers=register,
         on_startup=[load_catalogue, tune_gc],
         background=[publish_figures] if settings.publish_figures else [],
