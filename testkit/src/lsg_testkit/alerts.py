@@ -6,7 +6,9 @@ Building and signing themselves are the client package's (``lsg_events.partner``
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from lsg_events import partner
@@ -95,3 +97,39 @@ def settlement_place(code: str = "0001") -> dict[str, Any]:
         "territory": {"code": "044060", "name": {"lv": "Pildas pagasts", "ru": "Пилдская волость", "en": "Pilda"}},
         "settlement": {"code": f"S{code}", "name": {"lv": "Nirza", "ru": "Нирза", "en": "Nirza"}},
     }
+
+
+CAP_CORPUS = Path(__file__).resolve().parents[3] / "services" / "alerts" / "tests" / "data" / "cap"
+
+
+def cap_corpus(
+    name: str,
+    *,
+    identifier: str,
+    device_id: str = "none",
+    sender: str = "vendor@example.org",
+    sent: datetime | None = None,
+    expires_in_s: float = 3600,
+) -> bytes:
+    """A document of the alerts tests' CAP corpus (``services/alerts/tests/data/cap/``) with its placeholders
+    filled: the identity, the device, ``sent`` (now unless given; ``{sent_z}`` is the same moment with a 'Z', as
+    CAP 1.0 allowed) and ``expires`` (`expires_in_s` after it)."""
+    moment = (sent or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
+    text = (CAP_CORPUS / name).read_text(encoding="utf-8")
+    values = {
+        "identifier": identifier,
+        "sender": sender,
+        "sent": partner.cap_time(moment),
+        "sent_z": moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "expires": partner.cap_time(moment + timedelta(seconds=expires_in_s)),
+        "device_id": device_id,
+    }
+    for key, value in values.items():
+        text = text.replace("{" + key + "}", value)
+    return text.encode()
+
+
+def cap_corpus_expected() -> dict[str, dict[str, Any]]:
+    """What each corpus document must come to (``expected.json`` beside the documents)."""
+    loaded: dict[str, dict[str, Any]] = json.loads((CAP_CORPUS / "expected.json").read_text(encoding="utf-8"))
+    return loaded

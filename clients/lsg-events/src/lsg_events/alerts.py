@@ -129,6 +129,11 @@ class AlertRaised(_AlertEvent):
         None, description="'cap' from a partner; 'device_offline' or 'low_battery' raised by device supervision"
     )
     level: EscalationLevel | None = Field(None, description="Who holds the alert now (the first escalation level)")
+    cap_version: str | None = Field(
+        None,
+        description="The CAP version the partner's document arrived in ('1.2', '1.1' or '1.0'; the suite holds it "
+        "as CAP 1.2); null for alerts the suite raised itself",
+    )
 
 
 class AlertAcknowledged(_AlertEvent):

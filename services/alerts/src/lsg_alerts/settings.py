@@ -48,3 +48,10 @@ class AlertsSettings(ServiceSettings):
     missed_heartbeats_offline: int = Field(3, gt=0, description="Missed heartbeat intervals before a device is offline")
     low_battery_pct: float = Field(20.0, ge=0, le=100)
     offline_alert_severity: str = Field("Moderate", description="CAP severity of a device_offline alert")
+    cap_feed_sender: str = Field(
+        "alerts@lsg-events.lv", description="The CAP sender of the suite's own messages in the public CAP feed"
+    )
+    cap_feed_max_age_s: int = Field(60, ge=0, description="Cache-Control max-age of the public CAP feed")
+    cap_feed_cancelled_s: int = Field(
+        86_400, ge=0, description="How long a cancelled alert stays in the feed (as a Cancel message)"
+    )

@@ -4,7 +4,11 @@ Both doors hand an ``Inbound`` to ``PartnerDoors``. It checks, in order: size, t
 the partner's rate (HTTP only, 429), the document (400 malformed, 422 invalid CAP or heartbeat), the partner's
 right to the device (403); then writes the effect and its events (through the outbox) in one transaction. A
 refusal is a ``Rejected`` carrying the HTTP status, a short reason code (the DLQ reason on Kafka) and the
-fields at fault. A repeated CAP message (same sender, identifier and sent) is a no-op; heartbeats go through
+fields at fault. CAP 1.1 and 1.0 documents are normalised to 1.2 (``cap.parse``; the version that arrived is
+stored and announced). Where the partner registered certificates, its CAP must be XML carrying an enveloped XML
+signature one of them verifies (401 otherwise), checked after the document; without certificates a signature in
+the document is accepted unverified (no signature work at all on the common path). A repeated CAP message
+(same sender, identifier and sent) is a no-op; heartbeats go through
 ``heartbeats.receive`` with the same authentication.
 """
 
@@ -31,7 +35,7 @@ from lsg_alerts.application.lifecycle import (
     raised_detail,
     raised_event,
 )
-from lsg_alerts.domain import cap, signing
+from lsg_alerts.domain import cap, signing, xmlsig
 from lsg_alerts.domain import lifecycle as rules
 from lsg_alerts.domain.lifecycle import AlertState, LifecycleError
 from lsg_alerts.domain.ratelimit import TokenBuckets
@@ -103,7 +107,7 @@ class PartnerDoors:
         self.settings = settings
         self.box = box
         self.buckets = TokenBuckets(settings.partner_rate_per_s, settings.partner_rate_burst)
-        self._secrets: dict[str, tuple[float, list[str]]] = {}
+        self._secrets: dict[str, tuple[float, list[str], list[str]]] = {}  # partner -> (expiry, secrets, certs)
         self._cache_s = 5.0
         # device id -> (expiry, the device's place): the alert path needs only the place, which never changes
         # after registration (no route or job updates it); the right to speak for a device is checked in the
@@ -116,16 +120,53 @@ class PartnerDoors:
         """Drop the cached secrets of a partner (after a rotation or retirement)."""
         self._secrets.pop(partner_id, None)
 
-    async def _partner_secrets(self, uow: UnitOfWork, partner_id: str) -> list[str]:
+    async def _credentials(self, uow: UnitOfWork, partner_id: str) -> tuple[list[str], list[str]]:
+        """The partner's active HMAC secrets and signing certificates (PEM), cached for a few seconds."""
         cached = self._secrets.get(partner_id)
         if cached is not None and cached[0] > time.monotonic():
-            return cached[1]
+            return cached[1], cached[2]
         async with uow.read() as conn:
             partner = await db.get_partner(conn, partner_id)
-            rows = await db.active_secrets(conn, partner_id) if partner is not None and partner["active"] else []
+            active = partner is not None and partner["active"]
+            rows = await db.active_secrets(conn, partner_id) if active else []
+            certs = await db.active_certificates(conn, partner_id) if active else []
         plain = [s for s in (self.box.decrypt(r["ciphertext"]) for r in rows) if s is not None]
-        self._secrets[partner_id] = (time.monotonic() + self._cache_s, plain)
-        return plain
+        pems = [c for c in (self.box.decrypt(r["ciphertext"]) for r in certs) if c is not None]
+        if len(self._secrets) >= 10_000:
+            self._secrets.clear()
+        self._secrets[partner_id] = (time.monotonic() + self._cache_s, plain, pems)
+        return plain, pems
+
+    async def _partner_secrets(self, uow: UnitOfWork, partner_id: str) -> list[str]:
+        return (await self._credentials(uow, partner_id))[0]
+
+    async def check_xml_signature(self, uow: UnitOfWork, msg: Inbound, doc: cap.CapAlert) -> None:
+        """Where the partner registered certificates: the document must be signed by one of them (401)."""
+        _, certificates = await self._credentials(uow, msg.partner_id)
+        if not certificates:
+            return  # a signature may be there (CAP 1.2 allows it); with nothing registered it is not verified
+        if not doc.signed:
+            raise Rejected(
+                401,
+                "xml-signature-required",
+                "XML signature required",
+                [
+                    {
+                        "field": "alert.Signature",
+                        "message": "this partner registered a signing certificate: send CAP 1.2 XML with an "
+                        "enveloped ds:Signature as the alert's last child",
+                    }
+                ],
+            )
+        try:
+            xmlsig.verify(msg.body, certificates)
+        except xmlsig.SignatureRefused as exc:
+            raise Rejected(
+                401,
+                "bad-xml-signature",
+                "XML signature refused",
+                [{"field": "alert.Signature", "message": exc.message}],
+            ) from None
 
     async def _device_place(self, uow: UnitOfWork, device_id: str) -> _DevicePlace | None:
         cached = self._devices.get(device_id)
@@ -198,6 +239,7 @@ class PartnerDoors:
             if exc.malformed:
                 raise Rejected(400, "malformed", "Malformed document", _field_errors(exc.errors)) from exc
             raise Rejected(422, "invalid-cap", "Invalid CAP 1.2 alert", _field_errors(exc.errors)) from exc
+        await self.check_xml_signature(uow, msg, doc)
         raises = doc.msg_type in ("Alert", "Update") and doc.actionable
         if raises and not doc.info:
             raise Rejected(
@@ -231,6 +273,7 @@ class PartnerDoors:
             "cap_status": doc.status,
             "received_at": at,
             "alert_id": new_alert_id,
+            "cap_version": doc.version,
         }
         if doc.msg_type == "Alert" and doc.actionable and device_id is not None:
             known = await self._device_place(uow, device_id)
@@ -310,6 +353,7 @@ class PartnerDoors:
             "expires": info.expires,
             "received_at": at,
             "cap": doc.document,
+            "cap_version": doc.version,
         }
 
     def _cap_alert(

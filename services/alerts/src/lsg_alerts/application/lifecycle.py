@@ -78,6 +78,7 @@ def raised_event(a: dict[str, Any] | asyncpg.Record) -> AlertRaised:
         expires=a["expires"],
         kind=a["kind"],
         level=EscalationLevel(a["escalation_level"]) if a["escalation_level"] else None,
+        cap_version=a.get("cap_version"),
     )
 
 

@@ -1,4 +1,5 @@
-"""Partners (admin): registering them, their HMAC secrets (rotation, retirement) and the devices they may
+"""Partners (admin): registering them, their HMAC secrets (rotation, retirement), the certificates they sign CAP
+with (rotation, retirement), whether their public alerts go into the suite's CAP feed, and the devices they may
 speak for. Every change leaves an audit row in its transaction; secrets are shown once, when created."""
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from lsg_alerts.adapters.secrets import new_secret
 from lsg_alerts.application.doors import PartnerDoors
 from lsg_alerts.application.errors import Conflict, Invalid, NotFound
 from lsg_alerts.application.lifecycle import now
+from lsg_alerts.domain import xmlsig
 from lsg_shared import audit
 from lsg_shared.db import Conn
 from lsg_shared.uow import UnitOfWork
@@ -27,6 +29,7 @@ class PartnerView:
     row: asyncpg.Record
     secrets: list[asyncpg.Record]
     device_ids: list[str]
+    certificates: list[asyncpg.Record]
 
 
 @dataclass(frozen=True)
@@ -37,7 +40,8 @@ class NewSecret:
 
 async def _view(conn: Conn, row: asyncpg.Record) -> PartnerView:
     secrets = await db.active_secrets(conn, row["partner_id"])
-    return PartnerView(row, secrets, await db.partner_device_ids(conn, row["partner_id"]))
+    devices = await db.partner_device_ids(conn, row["partner_id"])
+    return PartnerView(row, secrets, devices, await db.active_certificates(conn, row["partner_id"]))
 
 
 async def _partner(conn: Conn, partner_id: str, *, lock: bool = False) -> asyncpg.Record:
@@ -130,3 +134,72 @@ async def set_devices(uow: UnitOfWork, partner_id: str, device_ids: list[str]) -
             tx.conn, "partner.devices_set", resource={"partner_id": partner_id}, detail={"device_ids": device_ids}
         )
         return await _view(tx.conn, row)
+
+
+MAX_ACTIVE_CERTIFICATES = 2
+
+
+async def add_certificate(uow: UnitOfWork, doors: PartnerDoors, partner_id: str, pem: str) -> asyncpg.Record:
+    """Register a certificate the partner signs CAP with (rotation: beyond two active, the oldest is retired).
+    From then on the partner's CAP must be XML carrying a signature that one of its certificates verifies."""
+    try:
+        cert = xmlsig.load_certificate(pem)
+    except ValueError as exc:
+        raise Invalid(
+            "Invalid certificate", "The certificate cannot be read.", [{"field": "pem", "message": str(exc)}]
+        ) from None
+    at = now()
+    if cert.not_after <= at:
+        raise Invalid("Invalid certificate", "The certificate has expired.", [{"field": "pem", "message": "expired"}])
+    async with uow.begin() as tx:
+        await _partner(tx.conn, partner_id, lock=True)
+        active = await db.active_certificates(tx.conn, partner_id)
+        if any(c["fingerprint"] == cert.fingerprint for c in active):
+            raise Conflict("This certificate is already registered for the partner.", "pem")
+        retired = [c["certificate_id"] for c in active[: max(0, len(active) - MAX_ACTIVE_CERTIFICATES + 1)]]
+        for certificate_id in retired:
+            await db.retire_certificate(tx.conn, partner_id, certificate_id, at)
+        certificate_id = f"crt_{uuid.uuid4().hex[:12]}"
+        fields = {"fingerprint": cert.fingerprint, "subject": cert.subject, "not_after": cert.not_after}
+        await db.insert_certificate(tx.conn, certificate_id, partner_id, doors.box.encrypt(cert.pem), fields, at)
+        active_ids = [c["certificate_id"] for c in await db.active_certificates(tx.conn, partner_id)]
+        await audit.change(
+            tx.conn,
+            "partner.certificate_added",
+            resource={"partner_id": partner_id},
+            detail={
+                "certificate_id": certificate_id,
+                "fingerprint": cert.fingerprint,
+                "active_certificate_ids": active_ids,
+                "retired_certificate_ids": retired,
+            },
+        )
+        row = next(
+            c for c in await db.active_certificates(tx.conn, partner_id) if c["certificate_id"] == certificate_id
+        )
+    doors.forget_partner(partner_id)
+    return row
+
+
+async def retire_certificate(uow: UnitOfWork, doors: PartnerDoors, partner_id: str, certificate_id: str) -> None:
+    async with uow.begin() as tx:
+        await _partner(tx.conn, partner_id, lock=True)
+        if not await db.retire_certificate(tx.conn, partner_id, certificate_id, now()):
+            raise NotFound("active certificate", certificate_id)
+        await audit.change(
+            tx.conn,
+            "partner.certificate_retired",
+            resource={"partner_id": partner_id, "certificate_id": certificate_id},
+        )
+    doors.forget_partner(partner_id)
+
+
+async def set_publish(uow: UnitOfWork, partner_id: str, publish: bool) -> PartnerView:
+    """Whether the partner's public, actual alerts go into the suite's CAP feed."""
+    async with uow.begin() as tx:
+        await _partner(tx.conn, partner_id, lock=True)
+        await db.set_publish(tx.conn, partner_id, publish)
+        await audit.change(
+            tx.conn, "partner.publish_set", resource={"partner_id": partner_id}, detail={"publish": publish}
+        )
+        return await _view(tx.conn, await _partner(tx.conn, partner_id))

@@ -1,15 +1,40 @@
-"""OASIS CAP 1.2: parse a document (XML or JSON) and check it the way public CAP validators do.
+"""OASIS CAP: parse a document (XML or JSON) of CAP 1.2, 1.1 or 1.0, check it against its own version's schema
+and the specification's prose rules, and normalise it to CAP 1.2.
 
-One schema table drives both formats, so an XML feed and a JSON feed are held to the same rules and their
-errors carry the same paths (``alert.info[0].severity``). Checks: required elements, enumerations,
-date-time format (CAP forbids the ``Z`` designator), identifier/sender characters, ``references`` triples
-(required for Update, Cancel and Ack), ``restriction``/``addresses`` for Restricted/Private scope,
-``expires`` after ``sent`` (and after ``effective``/``onset``), polygon and circle syntax, unknown or
-repeated elements.
+One schema table per version drives both formats, so an XML feed and a JSON feed are held to the same rules and
+their faults carry the same paths (``alert.info[0].severity``, an XPath-like path: element names from the root,
+``[i]`` for the i-th occurrence of a repeatable element). Every fault is reported, all at once, whatever the
+version, and a document in an unknown namespace is still checked (against CAP 1.2) so its real faults show.
 
-The JSON form mirrors the XML element names: ``{"alert": {"identifier": ..., "msgType": ..., "info":
-[{"category": ["Fire"], "parameter": [{"valueName": "deviceId", "value": "..."}], "area": [...]}]}}``; the
-``alert`` wrapper may be left out, and a repeatable element may be given as one value instead of a list.
+What is checked (CAP 1.2 XSD and specification; the 1.1 and 1.0 schemas for older documents):
+
+* required elements, occurrence (once / repeatable), element order (the XSD's ``sequence``; XML only), unknown
+  elements, enumerations, ``xs:integer`` / ``xs:decimal`` / ``xs:language``, the date-time form: CAP 1.2 allows
+  only ``YYYY-MM-DDThh:mm:ss`` with a numeric offset (no ``Z``, no fractions); 1.1 and 1.0 type it as
+  ``xs:dateTime`` (a ``Z`` or fraction is normalised to ``+00:00`` / whole seconds; a time without a zone is a
+  fault: CAP 1.2 cannot carry it);
+* plain ``xs:string`` elements may be empty (``<note/>``, ``<restriction/>``, a parameter's ``<value/>``);
+  ``identifier`` and ``sender`` may not (they identify the message, and the spec forbids spaces, commas,
+  ``<`` and ``&`` in them);
+* prose rules: ``references`` is whitespace-separated ``sender,identifier,sent`` triples; an Update, Cancel or
+  Ack names the message(s) it acts on in ``references`` (the spec defines these message types by "the earlier
+  message(s) identified in <references>"); ``restriction`` when scope is Restricted; ``addresses`` when scope is
+  Private ("required when scope is Private"); ``ceiling`` only with ``altitude``; polygons of at least four
+  points, closed; circles ``lat,lon radius``; ``expires`` after ``sent``/``effective``/``onset`` (a suite rule:
+  an alert that is over before it starts is a mistake);
+* an XML digital signature (``ds:Signature``, namespace xmldsig) is accepted as the alert's last children, as
+  the CAP 1.2 schema allows (``CapAlert.signed``); verifying it is the caller's (``xmlsig.py``).
+
+Older versions (``CapAlert.version`` keeps what arrived; ``CapAlert.document`` is CAP 1.2):
+
+* 1.1 -> 1.2: the same elements; a resource without ``mimeType`` gets ``application/octet-stream``.
+* 1.0 -> 1.2: ``password`` is dropped (never stored); ``certainty`` "Very Likely" becomes "Likely" (1.1 merged
+  them); ``eventCode``, ``parameter`` and ``geocode`` written ``valueName=value`` become pairs; ``scope`` and
+  ``category``, optional in 1.0, are required by 1.2 and are never guessed (a fault when missing).
+
+The JSON form mirrors the XML element names of CAP 1.2: ``{"alert": {"identifier": ..., "msgType": ...,
+"info": [{"category": ["Fire"], "parameter": [{"valueName": "deviceId", "value": "..."}], "area": [...]}]}}``;
+the ``alert`` wrapper may be left out, and a repeatable element may be given as one value instead of a list.
 
 XML is parsed with defusedxml: a DTD (and so any entity, internal or external) is refused, and nothing
 is ever fetched from the network.
@@ -29,6 +54,11 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring as safe_fromstring
 
 CAP_NS = "urn:oasis:names:tc:emergency:cap:1.2"
+CAP11_NS = "urn:oasis:names:tc:emergency:cap:1.1"
+CAP10_NS = "http://www.incident.com/cap/1.0"
+DSIG_NS = "http://www.w3.org/2000/09/xmldsig#"
+VERSIONS = {CAP_NS: "1.2", CAP11_NS: "1.1", CAP10_NS: "1.0"}
+NAMESPACES = {v: k for k, v in VERSIONS.items()}
 DEVICE_PARAMETER = "deviceId"
 
 STATUSES = ("Actual", "Exercise", "System", "Test", "Draft")
@@ -53,7 +83,9 @@ URGENCIES = ("Immediate", "Expected", "Future", "Past", "Unknown")
 SEVERITIES = ("Extreme", "Severe", "Moderate", "Minor", "Unknown")
 CERTAINTIES = ("Observed", "Likely", "Possible", "Unlikely", "Unknown")
 
-_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?[+-]\d{2}:\d{2}$")
+_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{2}:\d{2}$")  # the CAP 1.2 XSD pattern
+_XS_DATETIME = re.compile(r"^-?\d{4,}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?$")
+_DECIMAL = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 _FORBIDDEN_ID_CHARS = re.compile(r"[\s,<&]")
 _LANGUAGE = re.compile(r"^[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*$")
 _MAX_DEPTH = 8
@@ -69,12 +101,14 @@ class CapError:
 
 
 class CapInvalid(Exception):
-    """The document is not valid CAP 1.2. ``malformed`` means it could not even be parsed."""
+    """The document is not valid CAP. ``malformed`` means it could not even be parsed; ``version`` is the CAP
+    version the document claimed (None when its namespace is none of CAP's)."""
 
-    def __init__(self, errors: list[CapError], *, malformed: bool = False) -> None:
+    def __init__(self, errors: list[CapError], *, malformed: bool = False, version: str | None = None) -> None:
         super().__init__("; ".join(f"{e.path}: {e.message}" for e in errors[:5]))
         self.errors = errors
         self.malformed = malformed
+        self.version = version
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +161,8 @@ class CapAlert:
     incidents: str | None = None
     info: tuple[Info, ...] = ()
     document: dict[str, Any] = field(default_factory=dict, compare=False)
+    version: str = "1.2"  # the CAP version the document arrived in (``document`` is always CAP 1.2)
+    signed: bool = False  # an XML digital signature (ds:Signature) was present
 
     @property
     def drill(self) -> bool:
@@ -153,7 +189,7 @@ class CapAlert:
         return None
 
 
-# ---- the schema table ------------------------------------------------------------------------------------
+# ---- the schema tables -----------------------------------------------------------------------------------
 Check = Callable[[str, str, list[CapError]], Any]
 
 
@@ -165,22 +201,24 @@ class Elem:
     check: Check | tuple[Elem, ...]
 
 
-def _text(path: str, value: str, errors: list[CapError]) -> str | None:
-    if not value.strip():
-        errors.append(CapError(path, "must not be empty"))
-        return None
+def _string(path: str, value: str, errors: list[CapError]) -> str:
+    """``xs:string``: anything, empty included (CAP types most elements so)."""
     return value.strip()
 
 
 def _identifier(path: str, value: str, errors: list[CapError]) -> str | None:
-    text = _text(path, value, errors)
-    if text is not None and _FORBIDDEN_ID_CHARS.search(text):
+    text = value.strip()
+    if not text:
+        errors.append(CapError(path, "must not be empty: it identifies the message"))
+        return None
+    if _FORBIDDEN_ID_CHARS.search(text):
         errors.append(CapError(path, "must not contain spaces, commas, '<' or '&'"))
         return None
     return text
 
 
 def _datetime(path: str, value: str, errors: list[CapError]) -> datetime | None:
+    """CAP 1.2: the XSD's pattern, a numeric offset and whole seconds."""
     text = value.strip()
     if text.endswith(("Z", "z")):
         errors.append(CapError(path, f"{text!r}: CAP 1.2 forbids the 'Z' designator; write the offset, e.g. +00:00"))
@@ -193,6 +231,23 @@ def _datetime(path: str, value: str, errors: list[CapError]) -> datetime | None:
     except ValueError:
         errors.append(CapError(path, f"{text!r} is not a real date and time"))
         return None
+
+
+def _xs_datetime(path: str, value: str, errors: list[CapError]) -> datetime | None:
+    """CAP 1.1 and 1.0: ``xs:dateTime``; normalised to whole seconds with an offset (what CAP 1.2 can carry)."""
+    text = value.strip()
+    if not _XS_DATETIME.match(text):
+        errors.append(CapError(path, f"{text!r} is not an xs:dateTime (YYYY-MM-DDThh:mm:ss+hh:mm)"))
+        return None
+    if not text.endswith(("Z", "z")) and not re.search(r"[+-]\d{2}:\d{2}$", text):
+        errors.append(CapError(path, f"{text!r} has no time zone offset: CAP 1.2 cannot carry a local time"))
+        return None
+    try:
+        moment = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text)
+    except ValueError:
+        errors.append(CapError(path, f"{text!r} is not a real date and time"))
+        return None
+    return moment.replace(microsecond=0)
 
 
 def _enum(allowed: tuple[str, ...]) -> Check:
@@ -208,21 +263,18 @@ def _enum(allowed: tuple[str, ...]) -> Check:
 
 def _integer(path: str, value: str, errors: list[CapError]) -> int | None:
     text = value.strip()
-    if not re.fullmatch(r"\d{1,18}", text):
-        errors.append(CapError(path, f"{text!r} is not a non-negative integer"))
+    if not re.fullmatch(r"[+-]?\d{1,18}", text):
+        errors.append(CapError(path, f"{text!r} is not an integer"))
         return None
     return int(text)
 
 
 def _decimal(path: str, value: str, errors: list[CapError]) -> float | None:
-    try:
-        number = float(value.strip())
-    except ValueError:
-        number = float("nan")
-    if number != number or number in (float("inf"), float("-inf")):
-        errors.append(CapError(path, f"{value.strip()!r} is not a decimal number"))
+    text = value.strip()
+    if len(text) > 40 or not _DECIMAL.match(text):
+        errors.append(CapError(path, f"{text!r} is not a decimal number"))
         return None
-    return number
+    return float(text)
 
 
 def _language(path: str, value: str, errors: list[CapError]) -> str | None:
@@ -273,73 +325,121 @@ def _circle(path: str, value: str, errors: list[CapError]) -> str | None:
     return value.strip()
 
 
-VALUE_PAIR = (Elem("valueName", True, False, _text), Elem("value", True, False, _text))
-RESOURCE = (
-    Elem("resourceDesc", True, False, _text),
-    Elem("mimeType", True, False, _text),
-    Elem("size", False, False, _integer),
-    Elem("uri", False, False, _text),
-    Elem("derefUri", False, False, _text),
-    Elem("digest", False, False, _text),
-)
-AREA = (
-    Elem("areaDesc", True, False, _text),
-    Elem("polygon", False, True, _polygon),
-    Elem("circle", False, True, _circle),
-    Elem("geocode", False, True, VALUE_PAIR),
-    Elem("altitude", False, False, _decimal),
-    Elem("ceiling", False, False, _decimal),
-)
-INFO = (
-    Elem("language", False, False, _language),
-    Elem("category", True, True, _enum(CATEGORIES)),
-    Elem("event", True, False, _text),
-    Elem("responseType", False, True, _enum(RESPONSE_TYPES)),
-    Elem("urgency", True, False, _enum(URGENCIES)),
-    Elem("severity", True, False, _enum(SEVERITIES)),
-    Elem("certainty", True, False, _enum(CERTAINTIES)),
-    Elem("audience", False, False, _text),
-    Elem("eventCode", False, True, VALUE_PAIR),
-    Elem("effective", False, False, _datetime),
-    Elem("onset", False, False, _datetime),
-    Elem("expires", False, False, _datetime),
-    Elem("senderName", False, False, _text),
-    Elem("headline", False, False, _text),
-    Elem("description", False, False, _text),
-    Elem("instruction", False, False, _text),
-    Elem("web", False, False, _text),
-    Elem("contact", False, False, _text),
-    Elem("parameter", False, True, VALUE_PAIR),
-    Elem("resource", False, True, RESOURCE),
-    Elem("area", False, True, AREA),
-)
-ALERT = (
-    Elem("identifier", True, False, _identifier),
-    Elem("sender", True, False, _identifier),
-    Elem("sent", True, False, _datetime),
-    Elem("status", True, False, _enum(STATUSES)),
-    Elem("msgType", True, False, _enum(MSG_TYPES)),
-    Elem("source", False, False, _text),
-    Elem("scope", True, False, _enum(SCOPES)),
-    Elem("restriction", False, False, _text),
-    Elem("addresses", False, False, _text),
-    Elem("code", False, True, _text),
-    Elem("note", False, False, _text),
-    Elem("references", False, False, _text),
-    Elem("incidents", False, False, _text),
-    Elem("info", False, True, INFO),
-)
-
-# A normalised tree: element name -> list of occurrences; an occurrence is text or a nested tree.
-Tree = dict[str, list[Any]]
+def _pair_text(path: str, value: str, errors: list[CapError]) -> dict[str, str] | None:
+    """CAP 1.0's ``valueName=value`` text (eventCode, parameter, geocode), as the pair CAP 1.1 made of it."""
+    name, sep, val = value.strip().partition("=")
+    if not sep or not name.strip():
+        errors.append(CapError(path, f"{value.strip()[:80]!r}: CAP 1.0 writes it 'valueName=value'"))
+        return None
+    return {"valueName": name.strip(), "value": val.strip()}
 
 
-def _walk(spec: tuple[Elem, ...], tree: Tree, path: str, errors: list[CapError]) -> dict[str, Any]:
+VALUE_PAIR = (Elem("valueName", True, False, _string), Elem("value", True, False, _string))
+
+
+def _schema(version: str) -> tuple[Elem, ...]:
+    """The element table of one CAP version (its XSD's sequences, in order)."""
+    v10, v11 = version == "1.0", version == "1.1"
+    when: Check = _xs_datetime if v10 or v11 else _datetime
+    pair: Check | tuple[Elem, ...] = _pair_text if v10 else VALUE_PAIR
+    response_types = tuple(r for r in RESPONSE_TYPES if r not in ("Avoid", "AllClear")) if v11 else RESPONSE_TYPES
+    certainties = ("Very Likely", *CERTAINTIES) if v10 else CERTAINTIES
+    statuses = tuple(s for s in STATUSES if s != "Draft") if v10 else STATUSES
+    resource = (
+        Elem("resourceDesc", True, False, _string),
+        Elem("mimeType", not (v10 or v11), False, _string),
+        Elem("size", False, False, _integer),
+        Elem("uri", False, False, _string),
+        *(() if v10 else (Elem("derefUri", False, False, _string),)),
+        Elem("digest", False, False, _string),
+    )
+    area = (
+        Elem("areaDesc", True, False, _string),
+        Elem("polygon", False, True, _polygon),
+        Elem("circle", False, True, _circle),
+        Elem("geocode", False, True, pair),
+        Elem("altitude", False, False, _decimal),
+        Elem("ceiling", False, False, _decimal),
+    )
+    info = (
+        Elem("language", False, False, _language),
+        Elem("category", not v10, True, _enum(CATEGORIES if not v10 else tuple(c for c in CATEGORIES if c != "CBRNE"))),
+        Elem("event", True, False, _string),
+        *(() if v10 else (Elem("responseType", False, True, _enum(response_types)),)),
+        Elem("urgency", True, False, _enum(URGENCIES)),
+        Elem("severity", True, False, _enum(SEVERITIES)),
+        Elem("certainty", True, False, _enum(certainties)),
+        Elem("audience", False, False, _string),
+        Elem("eventCode", False, True, pair),
+        Elem("effective", False, False, when),
+        Elem("onset", False, False, when),
+        Elem("expires", False, False, when),
+        Elem("senderName", False, False, _string),
+        Elem("headline", False, False, _string),
+        Elem("description", False, False, _string),
+        Elem("instruction", False, False, _string),
+        Elem("web", False, False, _string),
+        Elem("contact", False, False, _string),
+        Elem("parameter", False, True, pair),
+        Elem("resource", False, True, resource),
+        Elem("area", False, True, area),
+    )
+    return (
+        Elem("identifier", True, False, _identifier),
+        Elem("sender", True, False, _identifier),
+        Elem("sent", True, False, when),
+        Elem("status", True, False, _enum(statuses)),
+        Elem("msgType", True, False, _enum(MSG_TYPES)),
+        *((Elem("password", False, False, _string),) if v10 else ()),
+        Elem("source", False, False, _string),
+        Elem("scope", not v10, False, _enum(SCOPES)),
+        Elem("restriction", False, False, _string),
+        Elem("addresses", False, False, _string),
+        Elem("code", False, True, _string),
+        Elem("note", False, False, _string),
+        Elem("references", False, False, _string),
+        Elem("incidents", False, False, _string),
+        Elem("info", False, True, info),
+    )
+
+
+SCHEMAS = {version: _schema(version) for version in ("1.2", "1.1", "1.0")}
+ALERT = SCHEMAS["1.2"]
+SIGNATURE = "{%s}Signature" % DSIG_NS  # noqa: UP031 (a namespace-qualified tag, not a format)
+
+# A normalised tree: element name -> list of occurrences; an occurrence is text or a nested tree. An XML tree
+# also keeps its children's names in document order under the ORDER key (for the schema's sequence).
+Tree = dict[Any, list[Any]]
+ORDER: Any = object()
+
+
+def _check_order(spec: tuple[Elem, ...], names: list[str], path: str, errors: list[CapError]) -> None:
+    rank = {e.name: i for i, e in enumerate(spec)}
+    rank[SIGNATURE] = len(spec)  # xmldsig elements close the alert (CAP 1.2's xs:any at the end)
+    highest, after = -1, ""
+    for name in names:
+        r = rank.get(name)
+        if r is None:
+            continue
+        if r < highest:
+            shown = "Signature" if name == SIGNATURE else name
+            errors.append(CapError(f"{path}.{shown}", f"is out of order: CAP puts it before {after}"))
+            return
+        if r > highest:
+            highest, after = r, name if name != SIGNATURE else "Signature"
+
+
+def _walk(spec: tuple[Elem, ...], tree: Tree, path: str, errors: list[CapError], version: str) -> dict[str, Any]:
     """Check `tree` against `spec`; returns name -> checked value (a list for repeatable elements)."""
     known = {e.name for e in spec}
+    order = tree.get(ORDER)
+    if order:
+        _check_order(spec, order, path, errors)
     for name in tree:
+        if name is ORDER or name == SIGNATURE:
+            continue
         if name not in known:
-            errors.append(CapError(f"{path}.{name}", "is not an element of CAP 1.2 here"))
+            errors.append(CapError(f"{path}.{name}", f"is not an element of CAP {version} here"))
     out: dict[str, Any] = {}
     for elem in spec:
         occurrences = tree.get(elem.name, [])
@@ -359,7 +459,7 @@ def _walk(spec: tuple[Elem, ...], tree: Tree, path: str, errors: list[CapError])
                 if not isinstance(occurrence, dict):
                     errors.append(CapError(where, "must be a structure, not text"))
                     continue
-                values.append(_walk(elem.check, occurrence, where, errors))
+                values.append(_walk(elem.check, occurrence, where, errors, version))
             else:
                 if isinstance(occurrence, dict):
                     errors.append(CapError(where, "must be text, not a structure"))
@@ -375,7 +475,7 @@ def _walk(spec: tuple[Elem, ...], tree: Tree, path: str, errors: list[CapError])
 
 
 def _rules(doc: dict[str, Any], errors: list[CapError]) -> tuple[Reference, ...]:
-    """The rules that tie elements together."""
+    """The specification's rules that tie elements together."""
     refs: list[Reference] = []
     msg_type, scope, sent = doc.get("msgType"), doc.get("scope"), doc.get("sent")
     raw_refs = doc.get("references")
@@ -384,18 +484,23 @@ def _rules(doc: dict[str, Any], errors: list[CapError]) -> tuple[Reference, ...]
             parts = triple.split(",")
             where = f"alert.references[{i}]"
             if len(parts) != 3 or not parts[0] or not parts[1]:
-                errors.append(CapError(where, f"{triple!r} is not 'sender,identifier,sent'"))
+                errors.append(CapError(where, f"{triple[:120]!r} is not 'sender,identifier,sent'"))
                 continue
-            ref_sent = _datetime(where, parts[2], errors)
+            ref_sent = _xs_datetime(where, parts[2], []) or _datetime(where, parts[2], errors)
             if ref_sent is not None:
                 refs.append(Reference(parts[0], parts[1], ref_sent))
-    if msg_type in ("Update", "Cancel", "Ack") and not raw_refs:
+    if msg_type in ("Update", "Cancel", "Ack") and not (raw_refs or "").strip():
         errors.append(CapError("alert.references", f"is required for msgType {msg_type}: name the original alert"))
-    if scope == "Restricted" and not doc.get("restriction"):
+    if scope == "Restricted" and not (doc.get("restriction") or "").strip():
         errors.append(CapError("alert.restriction", "is required when scope is Restricted"))
-    if scope == "Private" and not doc.get("addresses"):
+    if scope == "Private" and not (doc.get("addresses") or "").strip():
         errors.append(CapError("alert.addresses", "is required when scope is Private"))
+    if (doc.get("addresses") or "").count('"') % 2:
+        errors.append(CapError("alert.addresses", "has an unclosed double quote (multi-word addresses are quoted)"))
     for i, info in enumerate(doc.get("info") or []):
+        for j, area in enumerate(info.get("area") or []):
+            if area.get("ceiling") is not None and area.get("altitude") is None:
+                errors.append(CapError(f"alert.info[{i}].area[{j}].ceiling", "may be given only with altitude"))
         expires = info.get("expires")
         if expires is None:
             continue
@@ -405,26 +510,18 @@ def _rules(doc: dict[str, Any], errors: list[CapError]) -> tuple[Reference, ...]
             start = info.get(other)
             if start is not None and expires <= start:
                 errors.append(CapError(f"alert.info[{i}].expires", f"must be after info.{other}"))
-        for j, area in enumerate(info.get("area") or []):
-            if area.get("ceiling") is not None and area.get("altitude") is None:
-                errors.append(CapError(f"alert.info[{i}].area[{j}].ceiling", "may be given only with altitude"))
     return tuple(refs)
 
 
 # ---- the two surface formats -----------------------------------------------------------------------------
-def _local(tag: str, path: str, errors: list[CapError]) -> str | None:
-    if tag.startswith("{"):
-        ns, _, name = tag[1:].partition("}")
-        if ns != CAP_NS:
-            errors.append(CapError(f"{path}.{name}", f"element in namespace {ns!r}; expected {CAP_NS!r}"))
-            return None
-        return name
-    errors.append(CapError(f"{path}.{tag}", f"element without the CAP 1.2 namespace {CAP_NS!r}"))
-    return None
+@dataclass(slots=True)
+class _Xml:
+    namespace: str  # the root's namespace (children must share it)
+    signed: bool = False
 
 
-def _xml_tree(element: Element, path: str, errors: list[CapError], depth: int = 0) -> Tree | str:
-    children = list(element)
+def _xml_tree(element: Element, path: str, ctx: _Xml, errors: list[CapError], depth: int = 0) -> Tree | str:
+    children = [c for c in element if isinstance(c.tag, str)]  # comments and processing instructions go
     if not children:
         return element.text or ""
     if depth > _MAX_DEPTH:
@@ -432,18 +529,27 @@ def _xml_tree(element: Element, path: str, errors: list[CapError], depth: int = 
         return {}
     if (element.text or "").strip():
         errors.append(CapError(path, "mixes text and elements"))
-    tree: Tree = {}
+    tree: Tree = {ORDER: []}
     for child in children:
-        if not isinstance(child.tag, str):
-            continue  # comments and processing instructions
-        name = _local(child.tag, path, errors)
-        if name is None:
+        tag = str(child.tag)
+        ns, _, name = tag[1:].partition("}") if tag.startswith("{") else ("", "", tag)
+        if ns == DSIG_NS and depth == 0 and name == "Signature":
+            ctx.signed = True
+            tree.setdefault(SIGNATURE, []).append("")
+            tree[ORDER].append(SIGNATURE)
             continue
-        tree.setdefault(name, []).append(_xml_tree(child, f"{path}.{name}", errors, depth + 1))
+        if ns != ctx.namespace:
+            where = f"{path}.{name}"
+            errors.append(CapError(where, f"element in namespace {ns!r}; the alert's is {ctx.namespace!r}"))
+            continue
+        tree.setdefault(name, []).append(_xml_tree(child, f"{path}.{name}", ctx, errors, depth + 1))
+        tree[ORDER].append(name)
     return tree
 
 
-def _from_xml(body: bytes) -> Tree:
+def _from_xml(body: bytes, errors: list[CapError]) -> tuple[Tree, str, bool]:
+    """The tree, the version it claims (1.2 when its namespace is unknown: an error says so) and whether a
+    ds:Signature closes it."""
     try:
         root = safe_fromstring(body, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except DefusedXmlException as exc:
@@ -452,13 +558,19 @@ def _from_xml(body: bytes) -> Tree:
         ) from exc
     except (ParseError, ValueError, UnicodeError) as exc:
         raise CapInvalid([CapError("alert", f"XML is not well-formed: {exc}")], malformed=True) from exc
-    errors: list[CapError] = []
-    if root.tag != f"{{{CAP_NS}}}alert":
-        raise CapInvalid([CapError("alert", f"root element is {root.tag!r}; expected {{{CAP_NS}}}alert")])
-    tree = _xml_tree(root, "alert", errors)
-    if errors:
-        raise CapInvalid(errors)
-    return tree if isinstance(tree, dict) else {}
+    tag = str(root.tag)
+    ns, _, name = tag[1:].partition("}") if tag.startswith("{") else ("", "", tag)
+    version = VERSIONS.get(ns)
+    if name != "alert":
+        errors.append(CapError("alert", f"root element is {tag[:200]!r}; expected alert in {CAP_NS!r}"))
+    elif version is None:
+        known = ", ".join(f"{v} {n!r}" for n, v in VERSIONS.items())
+        errors.append(CapError("alert", f"namespace {ns[:200]!r} is not a CAP namespace ({known}); checked as CAP 1.2"))
+    ctx = _Xml(ns)
+    tree = _xml_tree(root, "alert", ctx, errors)
+    if ctx.signed and version not in ("1.2", None):
+        errors.append(CapError("alert.Signature", f"CAP {version} has no place for an XML signature; CAP 1.2 has"))
+    return (tree if isinstance(tree, dict) else {}), version or "1.2", ctx.signed
 
 
 def _json_tree(value: Any, path: str, errors: list[CapError], depth: int = 0) -> Tree | Any:
@@ -474,7 +586,7 @@ def _json_tree(value: Any, path: str, errors: list[CapError], depth: int = 0) ->
     return tree
 
 
-def _from_json(body: bytes) -> Tree:
+def _from_json(body: bytes, errors: list[CapError]) -> Tree:
     try:
         value = json.loads(body)
     except (ValueError, RecursionError) as exc:
@@ -483,10 +595,7 @@ def _from_json(body: bytes) -> Tree:
         value = value["alert"]
     if not isinstance(value, dict):
         raise CapInvalid([CapError("alert", "must be a JSON object")])
-    errors: list[CapError] = []
     tree = _json_tree(value, "alert", errors)
-    if errors:
-        raise CapInvalid(errors)
     return tree if isinstance(tree, dict) else {}
 
 
@@ -505,22 +614,38 @@ def detect_format(body: bytes, content_type: str | None) -> str:
     return "unknown"
 
 
+def detect_version(body: bytes, content_type: str | None = None) -> str | None:
+    """The CAP version a document claims by its namespace (JSON is CAP 1.2), without validating it."""
+    if detect_format(body, content_type) == "json":
+        return "1.2"
+    for ns, version in VERSIONS.items():
+        if ns.encode() in body[:4096]:
+            return version
+    return None
+
+
 def parse(body: bytes, content_type: str | None = None) -> CapAlert:
-    """A valid CAP 1.2 alert, or CapInvalid listing every problem with its path."""
+    """A valid CAP alert (1.2, 1.1 or 1.0) normalised to 1.2, or CapInvalid listing every fault with its path."""
     fmt = detect_format(body, content_type)
     if fmt == "unknown":
         raise CapInvalid([CapError("alert", "the body is neither CAP XML nor CAP JSON")], malformed=True)
-    tree = _from_xml(body) if fmt == "xml" else _from_json(body)
     errors: list[CapError] = []
-    doc = _walk(ALERT, tree, "alert", errors)
+    if fmt == "xml":
+        tree, version, signed = _from_xml(body, errors)
+    else:
+        tree, version, signed = _from_json(body, errors), "1.2", False
+    claimed = version if not errors or errors[0].path != "alert" else None
+    doc = _walk(SCHEMAS[version], tree, "alert", errors, version)
     refs = _rules(doc, errors)
+    if version == "1.0":
+        _needed_by_12(doc, errors)
     if errors:
-        raise CapInvalid(errors)
-    return _build(doc, refs)
+        raise CapInvalid(errors, version=claimed)
+    return _build(_to_12(doc, version), refs, version, signed)
 
 
 def validate(body: bytes, content_type: str | None = None) -> list[CapError]:
-    """Every reason the document is not valid CAP 1.2 (empty when it is)."""
+    """Every reason the document is not valid CAP (empty when it is)."""
     try:
         parse(body, content_type)
     except CapInvalid as exc:
@@ -528,11 +653,47 @@ def validate(body: bytes, content_type: str | None = None) -> list[CapError]:
     return []
 
 
+def _needed_by_12(doc: dict[str, Any], errors: list[CapError]) -> None:
+    """What CAP 1.0 lets out and CAP 1.2 requires: never guessed on a life-safety door."""
+    if doc.get("scope") is None and not any(e.path == "alert.scope" for e in errors):
+        errors.append(
+            CapError("alert.scope", "is required by CAP 1.2 (CAP 1.0 let it out; who may see an alert is not guessed)")
+        )
+    for i, info in enumerate(doc.get("info") or []):
+        if not info.get("category") and not any(e.path.startswith(f"alert.info[{i}].category") for e in errors):
+            errors.append(CapError(f"alert.info[{i}].category", "is required by CAP 1.2 (CAP 1.0 let it out)"))
+
+
+def _to_12(doc: dict[str, Any], version: str) -> dict[str, Any]:
+    """A checked document of `version` as CAP 1.2 (the checks already refused what 1.2 cannot carry)."""
+    if version == "1.2":
+        return doc
+    doc = dict(doc)
+    doc.pop("password", None)  # CAP 1.0's password: never kept (the HMAC signature authenticates partners)
+    infos = []
+    for info in doc.get("info") or []:
+        info = dict(info)
+        if info.get("certainty") == "Very Likely":
+            info["certainty"] = "Likely"
+        resources = []
+        for res in info.get("resource") or []:
+            res = dict(res)
+            if res.get("mimeType") is None:
+                res["mimeType"] = "application/octet-stream"
+            resources.append(res)
+        if resources:
+            info["resource"] = resources
+        infos.append(info)
+    if infos:
+        doc["info"] = infos
+    return doc
+
+
 def _pairs(items: list[Mapping[str, Any]] | None) -> tuple[tuple[str, str], ...]:
-    return tuple((p["valueName"], p["value"]) for p in items or () if p.get("valueName") and p.get("value"))
+    return tuple((p["valueName"], p["value"]) for p in items or () if p.get("valueName") is not None)
 
 
-def _build(doc: dict[str, Any], refs: tuple[Reference, ...]) -> CapAlert:
+def _build(doc: dict[str, Any], refs: tuple[Reference, ...], version: str, signed: bool) -> CapAlert:
     infos = []
     for info in doc.get("info") or []:
         areas = tuple(
@@ -572,6 +733,8 @@ def _build(doc: dict[str, Any], refs: tuple[Reference, ...]) -> CapAlert:
         incidents=doc.get("incidents"),
         info=tuple(infos),
         document=_jsonable(doc),
+        version=version,
+        signed=signed,
     )
 
 

@@ -9,7 +9,7 @@ from lsg_alerts.adapters.secrets import SecretBox
 from lsg_alerts.application.doors import PartnerDoors
 from lsg_alerts.entrypoints import consumers, errors
 from lsg_alerts.entrypoints.body_limit import DocumentedBodyLimit
-from lsg_alerts.entrypoints.routes import alerts, devices, doors, partners
+from lsg_alerts.entrypoints.routes import alerts, devices, doors, feed, partners
 from lsg_alerts.entrypoints.supervision import Supervisor
 from lsg_alerts.settings import AlertsSettings
 from lsg_shared.app import build_app
@@ -19,6 +19,8 @@ from lsg_shared.uow import UnitOfWork
 DESCRIPTION = "Emergency-communication devices, partner CAP alerts and the alert lifecycle."
 # The routes that need no bearer token (partner doors sign with HMAC); every other route requires a role.
 PUBLIC_ROUTES = doors.PUBLIC_ROUTES
+# The reads open to anyone: the public CAP feed and its messages (only alerts meant for the public).
+PUBLIC_READS = feed.PUBLIC_READS
 
 
 def create_app(settings: AlertsSettings | None = None) -> FastAPI:
@@ -55,7 +57,7 @@ def create_app(settings: AlertsSettings | None = None) -> FastAPI:
         settings=settings,
         title="LSG Events — alerts",
         description=DESCRIPTION,
-        routers=[doors.router, alerts.router, devices.router, partners.router],
+        routers=[doors.router, feed.router, alerts.router, devices.router, partners.router],
         register_consumers=register_consumers,
         on_startup=[open_unit_of_work],
         background=[supervise],
@@ -65,6 +67,7 @@ def create_app(settings: AlertsSettings | None = None) -> FastAPI:
             {"name": "alerts", "description": "The alert lifecycle"},
             {"name": "devices", "description": "The emergency-communication installations"},
             {"name": "partners", "description": "Partner systems and their secrets (admin)"},
+            {"name": "public CAP feed", "description": "The public alerts as CAP 1.2 (Atom), open to anyone"},
         ],
     )
     # Outside the shared body limit: an oversize body gets the documented 413 (too-large, errors[]).

@@ -29,6 +29,14 @@ class PartnerIn(RequestModel):
     kind: PartnerKind = "vendor"
 
 
+class CertificateIn(RequestModel):
+    pem: str = Field(max_length=20_000, description="An X.509 certificate (PEM) whose key signs the partner's CAP")
+
+
+class PublishIn(RequestModel):
+    publish: bool = Field(description="Put the partner's Actual, Public alerts into the suite's CAP feed")
+
+
 class DeviceGrants(RequestModel):
     device_ids: list[str] = Field(default_factory=list, max_length=1000)
 
@@ -44,6 +52,18 @@ def partner_json(view: PartnerView) -> dict[str, Any]:
         # Secrets are never returned after creation: only their ids and ages.
         "secrets": [{"secret_id": s["secret_id"], "created_at": s["created_at"].isoformat()} for s in view.secrets],
         "device_ids": view.device_ids,
+        "publish": row["publish"],
+        "certificates": [certificate_json(c) for c in view.certificates],
+    }
+
+
+def certificate_json(row: asyncpg.Record) -> dict[str, Any]:
+    return {
+        "certificate_id": row["certificate_id"],
+        "fingerprint": row["fingerprint"],
+        "subject": row["subject"],
+        "not_after": row["not_after"].isoformat(),
+        "created_at": row["created_at"].isoformat(),
     }
 
 

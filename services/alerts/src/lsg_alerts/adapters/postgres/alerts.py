@@ -16,8 +16,9 @@ async def claim_cap_message(conn: Conn, m: dict[str, Any]) -> Row | None:
     """Record a CAP message by its identity; None when it was already received (a repeat)."""
     return await conn.fetchrow(
         """
-        INSERT INTO cap_messages (sender, identifier, sent, partner_id, door, msg_type, cap_status, received_at)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING sender
+        INSERT INTO cap_messages (sender, identifier, sent, partner_id, door, msg_type, cap_status, received_at,
+                                  cap_version)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING RETURNING sender
         """,
         m["sender"],
         m["identifier"],
@@ -27,6 +28,7 @@ async def claim_cap_message(conn: Conn, m: dict[str, Any]) -> Row | None:
         m["msg_type"],
         m["cap_status"],
         m["received_at"],
+        m.get("cap_version"),
     )
 
 
@@ -39,8 +41,8 @@ async def claim_for_device(conn: Conn, m: dict[str, Any], device_id: str) -> Row
             SELECT EXISTS (SELECT 1 FROM partner_devices WHERE partner_id = $4 AND device_id = $10) AS ok
         ), claim AS (
             INSERT INTO cap_messages (sender, identifier, sent, partner_id, door, msg_type, cap_status, received_at,
-                                      alert_id)
-            SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 FROM allowed WHERE ok
+                                      alert_id, cap_version)
+            SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $11 FROM allowed WHERE ok
             ON CONFLICT DO NOTHING RETURNING 1
         )
         SELECT (SELECT ok FROM allowed) AS allowed, (SELECT count(*) FROM claim) = 1 AS fresh, d.*
@@ -56,6 +58,7 @@ async def claim_for_device(conn: Conn, m: dict[str, Any], device_id: str) -> Row
         m["received_at"],
         m.get("alert_id"),
         device_id,
+        m.get("cap_version"),
     )
     assert row is not None
     return row
@@ -69,17 +72,18 @@ _RAISE_FOR_DEVICE = f"""
 WITH allowed AS (
     SELECT EXISTS (SELECT 1 FROM partner_devices WHERE partner_id = $4 AND device_id = $10) AS ok
 ), claim AS (
-    INSERT INTO cap_messages (sender, identifier, sent, partner_id, door, msg_type, cap_status, received_at, alert_id)
-    SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 FROM allowed WHERE ok
+    INSERT INTO cap_messages (sender, identifier, sent, partner_id, door, msg_type, cap_status, received_at, alert_id,
+                              cap_version)
+    SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $39 FROM allowed WHERE ok
     ON CONFLICT DO NOTHING RETURNING alert_id
 ), alert AS (
     INSERT INTO alerts (alert_id, origin, kind, partner_id, device_id, sender, identifier, sent, cap_status,
                         msg_type, drill, category, event, urgency, severity, certainty, headline, area_desc,
                         place, country, municipality_code, territory_code, settlement_code, expires,
                         received_at, state, escalation_level, escalation_count, ack_deadline,
-                        next_escalation_at, updated_at, cap)
+                        next_escalation_at, updated_at, cap, cap_version)
     SELECT claim.alert_id, $11, $12, $4, $10, $1, $2, $3, $7, $6, $13, $14, $15, $16, $17, $18, $19, $20,
-           $21, $22, $23, $24, $25, $26, $8, 'raised', $27, 0, $28, $28, $8, $29
+           $21, $22, $23, $24, $25, $26, $8, 'raised', $27, 0, $28, $28, $8, $29, $39
     FROM claim
     RETURNING alert_id
 ), history AS (
@@ -140,6 +144,7 @@ async def raise_for_device(
         detail,
         *event,
         outbox.CHANNEL,
+        claim.get("cap_version"),
     )
     assert row is not None
     return bool(row["allowed"]), bool(row["fresh"])
@@ -171,9 +176,9 @@ async def insert_alert(conn: Conn, a: dict[str, Any], actor: str | None, detail:
                             msg_type, drill, category, event, urgency, severity, certainty, headline, area_desc,
                             place, country, municipality_code, territory_code, settlement_code, expires,
                             received_at, state, escalation_level, escalation_count, ack_deadline,
-                            next_escalation_at, updated_at, cap)
+                            next_escalation_at, updated_at, cap, cap_version)
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
-                $22, $23, $24, $25, 'raised', $26, 0, $27, $27, $25, $28)
+                $22, $23, $24, $25, 'raised', $26, 0, $27, $27, $25, $28, $31)
         RETURNING alert_id
         )
         INSERT INTO alert_history (alert_id, at, action, actor, level, detail)
@@ -206,6 +211,7 @@ async def insert_alert(conn: Conn, a: dict[str, Any], actor: str | None, detail:
         a.get("cap"),
         actor,
         detail,
+        a.get("cap_version"),
     )
 
 
@@ -215,7 +221,7 @@ async def update_alert_content(conn: Conn, alert_id: UUID, a: dict[str, Any]) ->
         UPDATE alerts SET msg_type = 'Update', category = $2, event = $3, urgency = $4, severity = $5,
                certainty = $6, headline = $7, area_desc = $8, expires = $9, ack_deadline = $10,
                next_escalation_at = CASE WHEN state = 'raised' THEN $10::timestamptz ELSE NULL END,
-               updated_at = $11, cap = $12
+               updated_at = $11, cap = $12, cap_version = $13
         WHERE alert_id = $1
         """,
         alert_id,
@@ -230,6 +236,7 @@ async def update_alert_content(conn: Conn, alert_id: UUID, a: dict[str, Any]) ->
         a.get("ack_deadline"),
         a["received_at"],
         a.get("cap"),
+        a.get("cap_version"),
     )
 
 
@@ -334,5 +341,28 @@ async def list_alerts(conn: Conn, f: dict[str, Any]) -> list[Row]:
             f.get("partner_id"),
             f["limit"],
             f["offset"],
+        )
+    )
+
+
+async def public_alerts(conn: Conn, now: datetime, cancelled_since: datetime, limit: int) -> list[Row]:
+    """The alerts the public CAP feed carries: Actual (never a drill), scope Public, from partners allowed to
+    publish, not expired; open, or cancelled since `cancelled_since` (the Cancel stays visible a while)."""
+    return list(
+        await conn.fetch(
+            """
+            SELECT a.alert_id, a.sender, a.identifier, a.sent, a.msg_type, a.state, a.received_at, a.updated_at,
+                   a.cancelled_at, a.expires, a.headline, a.event, a.severity, a.area_desc, a.cap, a.cap_version
+            FROM alerts a JOIN partners p ON p.partner_id = a.partner_id AND p.publish
+            WHERE a.cap_status = 'Actual' AND NOT a.drill AND a.origin = 'partner' AND a.cap ->> 'scope' = 'Public'
+              AND (a.expires IS NULL OR a.expires > $1)
+              AND (a.state IN ('raised', 'acknowledged', 'escalated')
+                   OR (a.state = 'cancelled' AND a.cancelled_at >= $2))
+            ORDER BY a.updated_at DESC, a.alert_id
+            LIMIT $3
+            """,
+            now,
+            cancelled_since,
+            limit,
         )
     )

@@ -97,3 +97,46 @@ async def may_speak_for(conn: Conn, partner_id: str, device_id: str) -> bool:
             device_id,
         )
     )
+
+
+async def set_publish(conn: Conn, partner_id: str, publish: bool) -> None:
+    await conn.execute(
+        "UPDATE partners SET publish = $2, updated_at = now() WHERE partner_id = $1", partner_id, publish
+    )
+
+
+async def active_certificates(conn: Conn, partner_id: str) -> list[Row]:
+    return list(
+        await conn.fetch(
+            "SELECT certificate_id, ciphertext, fingerprint, subject, not_after, created_at FROM partner_certificates "
+            "WHERE partner_id = $1 AND retired_at IS NULL ORDER BY created_at, certificate_id",
+            partner_id,
+        )
+    )
+
+
+async def insert_certificate(
+    conn: Conn, certificate_id: str, partner_id: str, ciphertext: bytes, cert: dict[str, Any], now: datetime
+) -> None:
+    await conn.execute(
+        "INSERT INTO partner_certificates (certificate_id, partner_id, ciphertext, fingerprint, subject, not_after, "
+        "created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        certificate_id,
+        partner_id,
+        ciphertext,
+        cert["fingerprint"],
+        cert["subject"],
+        cert["not_after"],
+        now,
+    )
+
+
+async def retire_certificate(conn: Conn, partner_id: str, certificate_id: str, now: datetime) -> bool:
+    result: str = await conn.execute(
+        "UPDATE partner_certificates SET retired_at = $3 "
+        "WHERE partner_id = $1 AND certificate_id = $2 AND retired_at IS NULL",
+        partner_id,
+        certificate_id,
+        now,
+    )
+    return result.endswith(" 1")
