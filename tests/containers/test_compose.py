@@ -29,7 +29,7 @@ def compose() -> dict[str, Any]:
 @pytest.mark.unit
 def test_every_service_has_its_image_port_database_and_broker(compose: dict[str, Any]) -> None:
     services = compose["services"]
-    assert set(services) == {*SERVICES, "kafka", "postgres"}
+    assert set(services) == {*SERVICES, "kafka", "postgres", "secrets"}
     advertised = services["kafka"]["environment"]["KAFKA_ADVERTISED_LISTENERS"]
     for svc, port in SERVICES.items():
         spec = services[svc]
@@ -39,7 +39,18 @@ def test_every_service_has_its_image_port_database_and_broker(compose: dict[str,
         assert env["LSG_HTTP_PORT"] == str(port)
         assert env["LSG_DATABASE_URL"].endswith(f"@postgres:5432/lsg_{svc}")
         assert f"PLAINTEXT://{env['LSG_KAFKA_BOOTSTRAP']}" in advertised
-        assert set(spec["depends_on"]) == {"kafka", "postgres"}
+        assert set(spec["depends_on"]) == {"kafka", "postgres", "secrets"}
+        assert spec["depends_on"]["secrets"]["condition"] == "service_completed_successfully"
+        assert "secrets:/run/lsg:ro" in spec["volumes"]
+
+
+@pytest.mark.unit
+def test_no_secret_is_written_in_the_compose_file(compose: dict[str, Any]) -> None:
+    """Tokens and keys are generated at the first start into a volume (the `secrets` service), never committed."""
+    for name, spec in compose["services"].items():
+        for key in spec.get("environment", {}):
+            assert not any(word in key for word in ("TOKEN", "PSEUDONYM_KEY", "SECRETS_KEY")), (name, key)
+    assert compose["services"]["secrets"]["entrypoint"][:3] == ["lsg-admin", "secrets", "init"]
 
 
 @pytest.mark.unit
@@ -81,6 +92,8 @@ def test_compose_images_exist_and_match(compose: dict[str, Any]) -> None:
             if name in SERVICES:
                 assert f"{SERVICES[name]}/tcp" in (config.get("ExposedPorts") or {}), image
                 assert config.get("User") == "10001", image
+            elif name == "secrets":  # the one-shot secrets job runs lsg-admin from a service image
+                assert image == "localhost/lsg-surveys:dev", image
             elif name == "kafka":
                 assert "9092/tcp" in (config.get("ExposedPorts") or {}), image
             else:
