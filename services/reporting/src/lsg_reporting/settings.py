@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 
 from lsg_shared.settings import ServiceSettings
+
+# Debian's fonts-dejavu-core (the same font the training service's certificates embed).
+DEFAULT_FONT_PATHS = (
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/dejavu/DejaVuSans.ttf",
+    "/usr/local/share/fonts/DejaVuSans.ttf",
+)
 
 
 class ReportingSettings(ServiceSettings):
@@ -28,3 +37,15 @@ class ReportingSettings(ServiceSettings):
         120.0, gt=0, description="While the consumer catches up on a backlog, publication runs wait at most this long"
     )
     rebuild_batch: int = Field(5000, gt=0, description="Records per transaction while rebuilding")
+    report_font_path: str | None = Field(
+        None,
+        description="LSG_REPORT_FONT_PATH: a Unicode TTF for period report PDFs (default: DejaVu Sans, as training's "
+        "certificates: Latin with Latvian diacritics and Cyrillic)",
+    )
+
+    def font_path(self) -> Path | None:
+        candidates = [self.report_font_path] if self.report_font_path else list(DEFAULT_FONT_PATHS)
+        for candidate in candidates:
+            if candidate and Path(candidate).is_file():
+                return Path(candidate)
+        return None

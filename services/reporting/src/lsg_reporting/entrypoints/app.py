@@ -4,14 +4,17 @@ publisher, the consumer and the routers."""
 from __future__ import annotations
 
 import gc
+from functools import partial
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from lsg_reporting.adapters import postgres as pg
+from lsg_reporting.adapters import report_documents
 from lsg_reporting.application.aggregation import Aggregator
 from lsg_reporting.application.errors import Conflict, InvalidValue, NotFound, ReportingError
 from lsg_reporting.application.figures import FigurePublisher
+from lsg_reporting.application.period_reports import Renderers
 from lsg_reporting.application.rebuild import RebuildRuns
 from lsg_reporting.domain import catalogue as catalogue_mod
 from lsg_reporting.domain.rules import Extractor
@@ -22,6 +25,7 @@ from lsg_reporting.entrypoints.routes import (
     deliverables,
     expenditure,
     indicators,
+    period_reports,
     rebuild,
     reports,
 )
@@ -36,6 +40,7 @@ TAGS = [
     {"name": "reports", "description": "The programme progress report (XLSX, CSV) and IATI 2.03 results"},
     {"name": "deliverables", "description": "Printed and published deliverables no other service records"},
     {"name": "money", "description": "Budget versions, expenditure, first-level control and burn"},
+    {"name": "period reports", "description": "Reporting periods, their reports' workflow and lock, XLSX and PDF"},
     {"name": "admin", "description": "Rebuild of every figure from the topics"},
     {"name": "operations", "description": "Health and metrics"},
 ]
@@ -106,6 +111,7 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
             deliverables.router,
             budget.router,
             expenditure.router,
+            period_reports.router,
             rebuild.router,
             dashboard.router,
         ],
@@ -119,4 +125,7 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
     app.state.extractor = extractor
     app.state.publisher = publisher
     app.state.rebuilds = RebuildRuns()
+    app.state.report_renderers = Renderers(
+        xlsx=report_documents.report_xlsx, pdf=partial(report_documents.report_pdf, font=settings.font_path())
+    )
     return app
