@@ -40,27 +40,28 @@ def text_fault(value: str) -> str | None:
     return None
 
 
-def _check(value: Any) -> None:
+def check_storable(value: Any) -> None:
+    """Raise ValueError when ``value`` (text, or text nested in lists, dicts and models) cannot be stored."""
     if isinstance(value, RequestModel):
         return  # checked its own fields when it was built (so the error names the inner field)
     if isinstance(value, BaseModel):  # a contract model (lsg_events' Place...) inside a request: check its values
         for item in value.__dict__.values():
-            _check(item)
+            check_storable(item)
     elif isinstance(value, str):
         fault = text_fault(value)
         if fault:
             raise ValueError(fault)
     elif isinstance(value, (list, tuple, set, frozenset)):
         for item in value:
-            _check(item)
+            check_storable(item)
     elif isinstance(value, dict):
         for key, item in value.items():
-            _check(key)
-            _check(item)
+            check_storable(key)
+            check_storable(item)
 
 
 def _safe(value: str) -> str:
-    _check(value)
+    check_storable(value)
     return value
 
 
@@ -73,7 +74,7 @@ class RequestModel(BaseModel):
     @field_validator("*", mode="after")
     @classmethod
     def _storable_text(cls, value: Any) -> Any:
-        _check(value)
+        check_storable(value)
         return value
 
 
@@ -149,6 +150,7 @@ __all__ = [
     "InputGuardMiddleware",
     "RequestModel",
     "SafeText",
+    "check_storable",
     "request_text_faults",
     "text_fault",
 ]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from typing import Any
 
 import asyncpg
@@ -92,10 +93,13 @@ def _database_problem(exc: asyncpg.PostgresError) -> tuple[int, str, str, str] |
     return None
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _clean(value: Any) -> Any:
     """Echoed input may hold what JSON cannot encode (lone surrogates, NaN): make it encodable."""
     if isinstance(value, str):
-        return value.encode("utf-8", "replace").decode("utf-8")
+        return _LONE_SURROGATE.sub("\ufffd", value)  # echoed as U+FFFD, the replacement character
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)  # NaN and infinities are not JSON: echo them as text
     if isinstance(value, list):
