@@ -165,8 +165,48 @@ async def producer(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
         await p.stop()
 
 
+def new_certificate(common_name: str = "partner") -> tuple[bytes, str]:
+    """A throw-away RSA key (PEM) and its self-signed certificate (PEM), valid for a month."""
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    at = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(at - dt.timedelta(days=1))
+        .not_valid_after(at + dt.timedelta(days=30))
+        .sign(key, hashes.SHA256())
+    )
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return key_pem, cert.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def sign_cap(body: bytes, key_pem: bytes, cert_pem: str) -> bytes:
+    """`body` (CAP XML) with an enveloped XML signature (signxml, RSA-SHA256) as the alert's last child."""
+    from lxml import etree
+    from signxml import XMLSigner, methods
+
+    signed = XMLSigner(method=methods.enveloped).sign(etree.fromstring(body), key=key_pem, cert=cert_pem)
+    return bytes(etree.tostring(signed, xml_declaration=True, encoding="UTF-8"))
+
+
 class Helpers:
     """What test modules use (they cannot import this conftest under --import-mode=importlib)."""
+
+    new_certificate = staticmethod(new_certificate)
+    sign_cap = staticmethod(sign_cap)
 
     AUTH_ADMIN = AUTH_ADMIN
     AUTH_EDITOR = AUTH_EDITOR

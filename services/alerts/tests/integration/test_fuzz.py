@@ -1,4 +1,5 @@
-"""Random CAP documents and random bytes through both doors: never a 5xx, never a dead consumer.
+"""Random CAP documents (of every version: 1.2, 1.1, 1.0, an unknown namespace; with or without a junk
+ds:Signature) and random bytes through both doors: never a 5xx, never a dead consumer.
 
 Hypothesis generates the inputs (a sync ``@given`` run collects them), then they are sent to the running
 service, so each input goes through the real HTTP stack, the real partner topic and the real database.
@@ -85,17 +86,26 @@ def cap_documents(device_id: str) -> st.SearchStrategy[tuple[str, bytes]]:
             "msgType": one_of_or_junk(cap.MSG_TYPES),
             "scope": one_of_or_junk(cap.SCOPES),
             "references": st.one_of(st.text(max_size=40), st.just(f"fuzz@example.org,x,{cap_time()}")),
+            "password": st.text(max_size=8),  # CAP 1.0's
             "info": st.one_of(info, st.lists(info, max_size=2), st.text(max_size=5)),
         },
     )
+    namespaces = st.sampled_from([cap.CAP_NS, cap.CAP11_NS, cap.CAP10_NS, "urn:oasis:names:tc:emergency:cap:9.9", ""])
+    signatures = st.sampled_from(
+        [
+            "",
+            f'<ds:Signature xmlns:ds="{cap.DSIG_NS}"><ds:SignedInfo/></ds:Signature>',
+            f'<Signature xmlns="{cap.DSIG_NS}"/>',
+        ]
+    )
 
-    def render(fmt: str, doc: dict[str, Any]) -> tuple[str, bytes]:
+    def render(fmt: str, doc: dict[str, Any], ns: str, signature: str) -> tuple[str, bytes]:
         if fmt == "json":
             return "application/json", json.dumps({"alert": doc}).encode()
-        inner = "".join(_xml_elems(k, v) for k, v in doc.items() if v is not None)
-        return "application/cap+xml", f'<alert xmlns="{cap.CAP_NS}">{inner}</alert>'.encode("utf-8", "surrogatepass")
+        inner = "".join(_xml_elems(k, v) for k, v in doc.items() if v is not None) + signature
+        return "application/cap+xml", f'<alert xmlns="{ns}">{inner}</alert>'.encode("utf-8", "surrogatepass")
 
-    return st.builds(render, st.sampled_from(["json", "xml"]), alert)
+    return st.builds(render, st.sampled_from(["json", "xml"]), alert, namespaces, signatures)
 
 
 @pytest.mark.filterwarnings("ignore::hypothesis.errors.NonInteractiveExampleWarning")

@@ -14,7 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from xml.etree.ElementTree import Element, SubElement, tostring
+
+from lxml import etree
+from lxml.etree import SubElement, _Element
 
 from lsg_alerts.domain.cap import ALERT, CAP_NS, Elem
 
@@ -60,7 +62,7 @@ def suite_message(alert: PublicAlert, sender: str) -> dict[str, Any]:
     return doc
 
 
-def _elements(parent: Element, spec: Sequence[Elem], values: dict[str, Any]) -> None:
+def _elements(parent: _Element, spec: Sequence[Elem], values: dict[str, Any]) -> None:
     for elem in spec:
         value = values.get(elem.name)
         if value is None:
@@ -79,15 +81,15 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def alert_element(doc: dict[str, Any]) -> Element:
-    root = Element(f"{{{CAP_NS}}}alert")
+def alert_element(doc: dict[str, Any]) -> _Element:
+    root = etree.Element(f"{{{CAP_NS}}}alert", nsmap={None: CAP_NS})
     _elements(root, ALERT, doc)
     return root
 
 
 def cap_xml(doc: dict[str, Any]) -> bytes:
     """A stored-shape document as CAP 1.2 XML, elements in the schema's order."""
-    return bytes(tostring(alert_element(doc), encoding="utf-8", xml_declaration=True, default_namespace=CAP_NS))
+    return bytes(etree.tostring(alert_element(doc), encoding="UTF-8", xml_declaration=True))
 
 
 def entry_tag(alert: PublicAlert) -> str:
@@ -105,7 +107,7 @@ def atom_feed(
     alerts: Sequence[PublicAlert], *, sender: str, base_url: str, title: str, generated_at: datetime
 ) -> bytes:
     """The Atom feed of the suite's current CAP messages, each embedded and linked as CAP 1.2 XML."""
-    feed = Element(f"{{{ATOM_NS}}}feed")
+    feed = etree.Element(f"{{{ATOM_NS}}}feed", nsmap={None: ATOM_NS})
     messages = [(a, suite_message(a, sender)) for a in alerts]
     SubElement(feed, f"{{{ATOM_NS}}}id").text = f"{base_url}/v1/cap/feed.atom"
     SubElement(feed, f"{{{ATOM_NS}}}title").text = title
@@ -116,9 +118,7 @@ def atom_feed(
     SubElement(feed, f"{{{ATOM_NS}}}link", rel="self", href=f"{base_url}/v1/cap/feed.atom")
     for alert, message in messages:
         entry = SubElement(feed, f"{{{ATOM_NS}}}entry")
-        SubElement(
-            entry, f"{{{ATOM_NS}}}id"
-        ).text = f"{base_url}/v1/cap/alerts/{alert.alert_id}.xml#{message['identifier']}"
+        SubElement(entry, f"{{{ATOM_NS}}}id").text = f"urn:lsg-events:cap:{message['identifier']}"
         infos = message.get("info") or [{}]
         headline = infos[0].get("headline") or infos[0].get("event") or message["identifier"]
         SubElement(entry, f"{{{ATOM_NS}}}title").text = f"{message['msgType']}: {headline}"
@@ -132,4 +132,4 @@ def atom_feed(
         )
         content = SubElement(entry, f"{{{ATOM_NS}}}content", type="application/cap+xml")
         content.append(alert_element(message))
-    return bytes(tostring(feed, encoding="utf-8", xml_declaration=True, default_namespace=ATOM_NS))
+    return bytes(etree.tostring(feed, encoding="UTF-8", xml_declaration=True))
