@@ -11,10 +11,12 @@ import io
 import json
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import asyncpg
 import pytest
+from lxml import etree
 from openpyxl import load_workbook
 from pypdf import PdfReader
 from reporting_testkit import produce, reset_topics, wait_inbox
@@ -29,6 +31,7 @@ from lsg_reporting.settings import ReportingSettings
 from lsg_shared.settings import KafkaSettings
 
 pytestmark = [pytest.mark.integration, pytest.mark.kafka, pytest.mark.postgres]
+IATI_XSD = Path(__file__).parent.parent / "data" / "iati" / "iati-activities-schema.xsd"
 D = Decimal
 
 BUDGET = [
@@ -283,6 +286,19 @@ async def test_a_year_of_money_and_two_period_reports(private_kafka: str, databa
             ("P1", "approved", True),
             ("P2", "approved", True),
         ]
+        # the IATI file of the year: valid against the official 2.03 schema, with budget, transactions, results
+        iati_xml = (await client.get("/v1/reports/iati.xml")).content
+        schema = etree.XMLSchema(etree.parse(str(IATI_XSD)))
+        iati_doc = etree.fromstring(iati_xml)
+        assert schema.validate(iati_doc), schema.error_log
+        activity = iati_doc.find("iati-activity")
+        assert activity.find("activity-status").get("code") == "4"  # over, last report approved
+        assert len(activity.findall("budget")) == 2
+        assert sum(D(b.findtext("value")) for b in activity.findall("budget")) == D("204600.00")
+        assert sorted((t.get("ref"), t.findtext("value")) for t in activity.findall("transaction")) == sorted(
+            (k, v) for k, v in verified.items() if k not in {"e1", "e3"}
+        )
+        assert len(activity.findall("result/indicator")) > 0
         late_p2 = entry("e9", "LPS", "staff", "WP1", "2025-12-01", "10.00")
         assert (await client.post("/v1/expenditure", json=late_p2, headers=editor)).status_code == 409  # all locked
 

@@ -11,7 +11,10 @@ from xml.etree import ElementTree as ET
 from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
 
+from lsg_reporting.domain import iati
 from lsg_reporting.domain.catalogue import IATI_MEASURE, IATI_RESULT_TYPE, Catalogue
+from lsg_reporting.domain.finance import PARTNERS
+from lsg_reporting.domain.iati import Activity
 from lsg_reporting.domain.periods import bounds, expected
 from lsg_reporting.domain.progress import Summary, programme_quarters, round_or_none
 
@@ -108,8 +111,9 @@ def to_xlsx(catalogue: Catalogue, summaries_: list[Summary], as_of: date) -> byt
     return out.getvalue()
 
 
-def to_iati(catalogue: Catalogue, summaries_: list[Summary], generated: datetime) -> bytes:
-    """IATI 2.03 activity with one result per (result group, type), each indicator with quarterly periods."""
+def to_iati(catalogue: Catalogue, act: Activity, generated: datetime) -> bytes:
+    """The programme as one IATI 2.03 activity, elements in the schema's order: identification, organisations,
+    status and dates, countries and sector, budget per reporting period, expenditure transactions, results."""
     XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
     prog = catalogue.programme
     root = ET.Element("iati-activities", {"version": "2.03", "generated-datetime": generated.isoformat()})
@@ -123,13 +127,56 @@ def to_iati(catalogue: Catalogue, summaries_: list[Summary], generated: datetime
     def narratives(parent: ET.Element, text: Any) -> None:
         for lang in ("en", "lv", "ru"):
             n = ET.SubElement(parent, "narrative", {XML_LANG: lang} if lang != "en" else {})
-            n.text = getattr(text, lang)
+            n.text = text[lang] if isinstance(text, dict) else getattr(text, lang)
 
+    lead = PARTNERS["LEAD"]
+    narratives(
+        ET.SubElement(activity, "reporting-org", {"ref": iati.REPORTING_ORG_REF, "type": iati.ORG_TYPE_NATIONAL_NGO}),
+        lead.name,
+    )
     narratives(ET.SubElement(activity, "title"), prog.title)
-    ET.SubElement(activity, "activity-date", {"type": "1", "iso-date": prog.start.isoformat()})
-    ET.SubElement(activity, "activity-date", {"type": "3", "iso-date": prog.end.isoformat()})
+    narratives(ET.SubElement(activity, "description", {"type": "1"}), iati.DESCRIPTION)
+    narratives(ET.SubElement(activity, "participating-org", {"role": iati.ROLE_FUNDING, "type": "40"}), iati.FUNDER)
+    narratives(
+        ET.SubElement(
+            activity,
+            "participating-org",
+            {"ref": lead.iati_ref, "role": iati.ROLE_ACCOUNTABLE, "type": iati.ORG_TYPE_NATIONAL_NGO},
+        ),
+        lead.name,
+    )
+    for partner in PARTNERS.values():
+        narratives(
+            ET.SubElement(
+                activity,
+                "participating-org",
+                {"ref": partner.iati_ref, "role": iati.ROLE_IMPLEMENTING, "type": iati.ORG_TYPE_NATIONAL_NGO},
+            ),
+            partner.name,
+        )
+    ET.SubElement(activity, "activity-status", {"code": act.status})
+    for kind, day in act.dates:
+        ET.SubElement(activity, "activity-date", {"type": kind, "iso-date": day.isoformat()})
+    for country, share in act.countries:
+        ET.SubElement(activity, "recipient-country", {"code": country, "percentage": str(share)})
+    ET.SubElement(activity, "sector", {"vocabulary": "1", "code": iati.SECTOR_DECENTRALISATION, "percentage": "100"})
+    for period, amount in act.budgets:
+        budget = ET.SubElement(activity, "budget", {"type": "1", "status": "2"})
+        ET.SubElement(budget, "period-start", {"iso-date": period.start.isoformat()})
+        ET.SubElement(budget, "period-end", {"iso-date": period.end.isoformat()})
+        ET.SubElement(budget, "value", {"value-date": period.start.isoformat()}).text = str(amount)
+    for t in act.transactions:
+        tr = ET.SubElement(activity, "transaction", {"ref": t.ref})
+        ET.SubElement(tr, "transaction-type", {"code": iati.TRANSACTION_EXPENDITURE})
+        ET.SubElement(tr, "transaction-date", {"iso-date": t.on.isoformat()})
+        ET.SubElement(tr, "value", {"value-date": t.on.isoformat()}).text = str(t.value)
+        partner = PARTNERS[t.partner]
+        narratives(
+            ET.SubElement(tr, "provider-org", {"ref": partner.iati_ref, "type": iati.ORG_TYPE_NATIONAL_NGO}),
+            partner.name,
+        )
     groups: dict[tuple[str, str], list[Summary]] = {}
-    for s in summaries_:
+    for s in act.summaries:
         groups.setdefault((s.indicator.group, s.indicator.result_type), []).append(s)
     quarters = programme_quarters(catalogue)
     for (group, result_type), items in groups.items():
@@ -166,6 +213,9 @@ def to_iati(catalogue: Catalogue, summaries_: list[Summary], generated: datetime
                 actual = s.quarters.get(q)
                 if actual is not None:
                     ET.SubElement(period, "actual", {"value": _num(round(actual, max(ind.decimals, 2)))})
+                    for country, value in sorted(act.by_country.get((ind.code, q), {}).items()):
+                        part = ET.SubElement(period, "actual", {"value": _num(value)})
+                        ET.SubElement(part, "dimension", {"name": "country", "value": country})
     ET.indent(root)
     body: bytes = ET.tostring(root, encoding="utf-8")
     return b'<?xml version="1.0" encoding="UTF-8"?>\n' + body

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from lsg_reporting.adapters import documents
-from lsg_reporting.application import reports
+from lsg_reporting.application import iati, reports
 from lsg_reporting.domain.periods import day_of
 from lsg_reporting.entrypoints.routes import CatalogueDep
 from lsg_reporting.entrypoints.schemas import as_of_param
@@ -42,7 +42,10 @@ async def progress_csv(catalogue: CatalogueDep, rt: RuntimeDep, as_of: SafeText 
     )
 
 
-@router.get("/iati.xml", summary="Results as IATI 2.03 result/indicator XML")
-async def iati(catalogue: CatalogueDep, rt: RuntimeDep, as_of: SafeText | None = AS_OF) -> Response:
-    items = await reports.progress(rt.uow, catalogue, as_of_param(as_of))
-    return Response(documents.to_iati(catalogue, items, datetime.now(UTC)), media_type="application/xml")
+@router.get(
+    "/iati.xml",
+    summary="The programme as an IATI 2.03 activity: organisations, countries, budget, transactions, results",
+)
+async def iati_xml(catalogue: CatalogueDep, rt: RuntimeDep, as_of: SafeText | None = AS_OF) -> Response:
+    activity = await iati.activity(rt.uow, catalogue, as_of_param(as_of))
+    return Response(documents.to_iati(catalogue, activity, datetime.now(UTC)), media_type="application/xml")
