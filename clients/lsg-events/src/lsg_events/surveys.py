@@ -19,6 +19,8 @@ from lsg_events.geography import Place
 from lsg_events.i18n import LocalizedText
 
 AgeBand = Literal["16-24", "25-34", "35-44", "45-54", "55-64", "65+", "undisclosed"]
+# A campaign-declared age range ("18-29", "65+"): years, lowest and highest inclusive, or lowest and over.
+AGE_RANGE_PATTERN = r"^[0-9]{1,3}(-[0-9]{1,3}|\+)$"
 
 
 class CampaignKind(StrEnum):
@@ -87,6 +89,12 @@ class SurveyResponseRecorded(EventData):
     wave: int = Field(ge=1)
     place: Place
     age_band: AgeBand = "undisclosed"
+    age_range: str | None = Field(
+        None,
+        pattern=AGE_RANGE_PATTERN,
+        description="The age range the campaign's form asked (e.g. 18-29, 65+) when it is not one of the suite's "
+        "bands; age_band then holds the suite band containing it, or undisclosed when it straddles two",
+    )
     gender: Gender = "undisclosed"
     answers: list[ClosedAnswer]
     submitted_at: datetime
@@ -104,6 +112,12 @@ class SurveyResponseCorrected(EventData):
     wave: int = Field(ge=1)
     place: Place
     age_band: AgeBand = "undisclosed"
+    age_range: str | None = Field(
+        None,
+        pattern=AGE_RANGE_PATTERN,
+        description="The age range the campaign's form asked (e.g. 18-29, 65+) when it is not one of the suite's "
+        "bands; age_band then holds the suite band containing it, or undisclosed when it straddles two",
+    )
     gender: Gender = "undisclosed"
     answers: list[ClosedAnswer]
     submitted_at: datetime

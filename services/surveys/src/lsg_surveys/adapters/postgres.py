@@ -19,7 +19,7 @@ from lsg_surveys.domain.responses import PreparedResponse
 
 _CAMPAIGN_COLUMNS = (
     "campaign_id, kind, wave, title, place, planned_start, planned_end, target_size, status, questions, "
-    "mappings, settlements, results, created_at, opened_at, closed_at"
+    "mappings, settlements, results, created_at, opened_at, closed_at, form, questionnaire_from"
 )
 
 
@@ -37,6 +37,7 @@ def campaign_from_row(row: asyncpg.Record) -> Campaign:
         questions=[Question.model_validate(q) for q in row["questions"]],
         mappings=Mappings.model_validate(row["mappings"] or {}),
         settlements=[Place.model_validate(p) for p in row["settlements"]],
+        questionnaire_from=row["questionnaire_from"],
     )
 
 
@@ -46,8 +47,8 @@ async def insert_campaign(conn: Conn, campaign: Campaign, created_by: str) -> bo
     result: str = await conn.execute(
         """
         INSERT INTO survey_campaigns (campaign_id, kind, wave, title, place, country, municipality, planned_start,
-            planned_end, target_size, status, questions, mappings, settlements, created_by)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+            planned_end, target_size, status, questions, mappings, settlements, created_by, questionnaire_from)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
         ON CONFLICT (campaign_id) DO NOTHING
         """,
         campaign.campaign_id,
@@ -65,6 +66,7 @@ async def insert_campaign(conn: Conn, campaign: Campaign, created_by: str) -> bo
         campaign.mappings.model_dump(mode="json"),
         [p.model_dump(mode="json") for p in campaign.settlements],
         created_by,
+        campaign.questionnaire_from,
     )
     return result.endswith(" 1")
 
@@ -198,8 +200,8 @@ async def find_response_by_submissions(conn: Conn, campaign_id: str, submission_
 
 _INSERT_RESPONSE = """
     INSERT INTO survey_responses (response_id, campaign_id, respondent_key, place, age_band, gender, answers,
-        free_text, respondent_name, respondent_phone, source, submitted_at, recorded_by)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+        free_text, respondent_name, respondent_phone, source, submitted_at, recorded_by, age_range, mapping_version)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
 """
 
 
@@ -218,6 +220,8 @@ def _response_args(campaign_id: str, response_id: uuid.UUID, r: PreparedResponse
         r.source,
         r.submitted_at,
         recorded_by,
+        r.age_range,
+        r.mapping_version,
     )
 
 
@@ -256,7 +260,7 @@ async def correct_response(
             free_text = CASE WHEN erased_at IS NULL THEN $6::jsonb ELSE NULL END,
             respondent_name = CASE WHEN erased_at IS NULL THEN COALESCE($7::text, respondent_name) ELSE NULL END,
             respondent_phone = CASE WHEN erased_at IS NULL THEN COALESCE($8::text, respondent_phone) ELSE NULL END,
-            submitted_at = $9, corrected_at = $10, version = version + 1
+            submitted_at = $9, corrected_at = $10, version = version + 1, age_range = $11, mapping_version = $12
         WHERE response_id = $1
         RETURNING response_id, respondent_key, version
         """,
@@ -270,6 +274,8 @@ async def correct_response(
         r.phone,
         r.submitted_at,
         corrected_at,
+        r.age_range,
+        r.mapping_version,
     )
     assert row is not None  # the caller found this response in the same transaction
     return row
@@ -361,6 +367,120 @@ async def list_gatherings(conn: Conn, campaign_id: str) -> list[asyncpg.Record]:
         "SELECT * FROM survey_gatherings WHERE campaign_id = $1 ORDER BY held_on, recorded_at", campaign_id
     )
     return rows
+
+
+# --- questionnaire from a form, mapping versions, imports, webhooks ----------------------------------------
+
+
+async def set_questionnaire(conn: Conn, campaign_id: str, questions: list[Question], form: dict[str, Any]) -> None:
+    await conn.execute(
+        "UPDATE survey_campaigns SET questions = $2, form = $3 WHERE campaign_id = $1",
+        campaign_id,
+        [q.model_dump(mode="json") for q in questions],
+        form,
+    )
+
+
+async def latest_mapping(conn: Conn, campaign_id: str) -> asyncpg.Record | None:
+    row: asyncpg.Record | None = await conn.fetchrow(
+        "SELECT version, mappings, origin, created_by, created_at FROM survey_mapping_versions "
+        "WHERE campaign_id = $1 ORDER BY version DESC LIMIT 1",
+        campaign_id,
+    )
+    return row
+
+
+async def mapping_version(conn: Conn, campaign_id: str, version: int) -> asyncpg.Record | None:
+    row: asyncpg.Record | None = await conn.fetchrow(
+        "SELECT version, mappings, origin, created_by, created_at FROM survey_mapping_versions "
+        "WHERE campaign_id = $1 AND version = $2",
+        campaign_id,
+        version,
+    )
+    return row
+
+
+async def mapping_versions(conn: Conn, campaign_id: str) -> list[asyncpg.Record]:
+    rows: list[asyncpg.Record] = await conn.fetch(
+        "SELECT version, origin, created_by, created_at FROM survey_mapping_versions WHERE campaign_id = $1 "
+        "ORDER BY version",
+        campaign_id,
+    )
+    return rows
+
+
+async def insert_mapping_version(
+    conn: Conn, campaign_id: str, mappings: dict[str, Any], origin: str, created_by: str
+) -> int:
+    """The next version number (the caller holds the campaign's row lock, so versions do not race)."""
+    version: int = await conn.fetchval(
+        """
+        INSERT INTO survey_mapping_versions (campaign_id, version, mappings, origin, created_by)
+        SELECT $1, COALESCE(max(version), 0) + 1, $2, $3, $4 FROM survey_mapping_versions WHERE campaign_id = $1
+        RETURNING version
+        """,
+        campaign_id,
+        mappings,
+        origin,
+        created_by,
+    )
+    return version
+
+
+async def insert_import(
+    conn: Conn,
+    *,
+    import_id: uuid.UUID,
+    campaign_id: str,
+    source: str,
+    mapping_version: int,
+    counts: dict[str, int],
+    imported_by: str,
+) -> None:
+    await conn.execute(
+        """
+        INSERT INTO survey_imports (import_id, campaign_id, source, mapping_version, received, recorded, corrected,
+            duplicates, skipped, rejected, imported_by)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+        """,
+        import_id,
+        campaign_id,
+        source,
+        mapping_version,
+        counts["received"],
+        counts["recorded"],
+        counts["corrected"],
+        counts["duplicates"],
+        counts["skipped"],
+        counts["rejected"],
+        imported_by,
+    )
+
+
+async def list_imports(conn: Conn, campaign_id: str) -> list[asyncpg.Record]:
+    rows: list[asyncpg.Record] = await conn.fetch(
+        "SELECT * FROM survey_imports WHERE campaign_id = $1 ORDER BY imported_at, import_id", campaign_id
+    )
+    return rows
+
+
+async def set_webhook_secret(conn: Conn, campaign_id: str, secret_sha256: str, created_by: str) -> None:
+    await conn.execute(
+        """
+        INSERT INTO survey_webhooks (campaign_id, secret_sha256, created_by) VALUES ($1, $2, $3)
+        ON CONFLICT (campaign_id) DO UPDATE SET secret_sha256 = $2, created_by = $3, created_at = now()
+        """,
+        campaign_id,
+        secret_sha256,
+        created_by,
+    )
+
+
+async def webhook_secret(conn: Conn, campaign_id: str) -> str | None:
+    found: str | None = await conn.fetchval(
+        "SELECT secret_sha256 FROM survey_webhooks WHERE campaign_id = $1", campaign_id
+    )
+    return found
 
 
 # Errors after which the whole transaction may be tried again (two edits racing for the same rows).

@@ -15,7 +15,7 @@ from lsg_shared.uow import UnitOfWork
 from lsg_surveys.adapters import postgres as repo
 from lsg_surveys.application.errors import CampaignExists, CampaignNotOpen, Invalid, NotFound, ResultsNotReady
 from lsg_surveys.domain.aggregates import aggregate, margin_of_error_95
-from lsg_surveys.domain.model import Campaign, CampaignStatus, bad_text, campaign_errors, transition
+from lsg_surveys.domain.model import Campaign, CampaignStatus, FieldError, bad_text, campaign_errors, transition
 
 Clock = Callable[[], datetime]
 
@@ -37,9 +37,10 @@ class CampaignView:
 
 
 class CampaignDefinitions:
-    """Campaigns as written at creation (questionnaire, area and mappings never change afterwards), cached so a
-    response does not read its campaign again. A cached `status` may be stale: writes re-read it under a lock in
-    their own transaction, and a cached status is trusted only when it says open."""
+    """Campaigns as written at creation (area and creation-time mappings never change afterwards; a draft's
+    questionnaire may come from its XLSForm, re-read then), cached so a response does not read its campaign
+    again. Mapping versions are not cached: imports read the latest. A cached `status` may be stale: writes
+    re-read it under a lock in their own transaction, and a cached status is trusted only when it says open."""
 
     def __init__(self, capacity: int = 1024) -> None:
         self.capacity = capacity
@@ -150,6 +151,10 @@ async def open_campaign(
         campaign = repo.campaign_from_row(row)
         if not transition(campaign.status, CampaignStatus.OPEN):
             return False
+        if campaign.is_survey and not campaign.questions:
+            raise Invalid(
+                [FieldError("questions", "the campaign has no questions yet: upload its XLSForm (PUT .../form)")]
+            )
         now = clock()
         await repo.set_status(tx.conn, campaign_id, CampaignStatus.OPEN, now)
         definitions.remember_status(campaign_id, CampaignStatus.OPEN)

@@ -64,12 +64,22 @@ class ResultsNotReady(Exception):
     """Results are asked before the survey closed (or of a meeting, which publishes none)."""
 
 
+class NotEditable(Exception):
+    """A change the campaign's state no longer allows (mappings of a closed campaign, a form after opening)."""
+
+
+class WebhookRefused(Exception):
+    """A webhook call without the campaign's secret (or to a campaign that has none)."""
+
+
 __all__ = [
     "CampaignExists",
     "CampaignNotOpen",
     "GatheringIdTaken",
     "Invalid",
+    "NotEditable",
     "NotFound",
     "ResultsNotReady",
+    "WebhookRefused",
     "WrongKind",
 ]

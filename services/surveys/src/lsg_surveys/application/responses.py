@@ -56,6 +56,8 @@ class BatchOutcome:
     skipped: int
     rejected: int
     rows: list[RowReport] = field(default_factory=list)
+    import_id: uuid.UUID | None = None  # imports only: the import's record and the mapping version it used
+    mapping_version: int | None = None
 
 
 def too_many(n: int, limit: int, field_name: str) -> None:
@@ -228,6 +230,7 @@ def _recorded(campaign: Campaign, response_id: uuid.UUID, r: PreparedResponse) -
         wave=campaign.wave,
         place=r.place,
         age_band=r.age_band,
+        age_range=r.age_range,
         gender=r.gender,
         answers=r.closed_answers(campaign),
         submitted_at=r.submitted_at,
@@ -255,6 +258,7 @@ async def _store_one(
             wave=campaign.wave,
             place=r.place,
             age_band=r.age_band,
+            age_range=r.age_range,
             gender=r.gender,
             answers=r.closed_answers(campaign),
             submitted_at=r.submitted_at,

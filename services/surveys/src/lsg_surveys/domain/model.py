@@ -125,6 +125,7 @@ class Campaign:
     questions: list[Question] = field(default_factory=list)
     mappings: Mappings = field(default_factory=Mappings)
     settlements: list[Place] = field(default_factory=list)
+    questionnaire_from: str = "api"  # "xlsform": the questions come from the uploaded form (draft until then)
 
     def question(self, question_id: str) -> Question | None:
         for q in self.questions:
@@ -336,9 +337,9 @@ def campaign_errors(campaign: Campaign) -> list[FieldError]:
     errors: list[FieldError] = []
     if campaign.planned_end < campaign.planned_start:
         errors.append(FieldError("planned_end", "planned_end is before planned_start", str(campaign.planned_end)))
-    if campaign.is_survey and not campaign.questions:
+    if campaign.is_survey and not campaign.questions and campaign.questionnaire_from != "xlsform":
         errors.append(FieldError("questions", "an opinion survey needs a questionnaire (at least one question)"))
-    if not campaign.is_survey and campaign.questions:
+    if not campaign.is_survey and (campaign.questions or campaign.questionnaire_from != "api"):
         errors.append(FieldError("questions", f"a {campaign.kind.value} has no questionnaire; record the meeting"))
     seen: set[str] = set()
     for i, q in enumerate(campaign.questions):

@@ -14,7 +14,7 @@ import unicodedata
 
 from lsg_events.surveys import AgeBand
 
-_AGE_BANDS: tuple[tuple[int, int, AgeBand], ...] = (
+AGE_BANDS: tuple[tuple[int, int, AgeBand], ...] = (
     (16, 24, "16-24"),
     (25, 34, "25-34"),
     (35, 44, "35-44"),
@@ -28,7 +28,7 @@ def age_band(age: int | None) -> AgeBand:
     """The band of an age in years; under 16 or unknown is 'undisclosed' (too small a group to publish)."""
     if age is None:
         return "undisclosed"
-    for low, high, band in _AGE_BANDS:
+    for low, high, band in AGE_BANDS:
         if low <= age <= high:
             return band
     return "undisclosed"

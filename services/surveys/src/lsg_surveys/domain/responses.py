@@ -11,7 +11,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 
 from lsg_events.base import Gender
 from lsg_events.geography import Place
-from lsg_events.surveys import AgeBand, ClosedAnswer, QuestionType
+from lsg_events.surveys import AGE_RANGE_PATTERN, AgeBand, ClosedAnswer, QuestionType
+from lsg_surveys.domain.mappings import parse_range, resolve_age
 from lsg_surveys.domain.model import Campaign, FieldError, bad_text, place_within, validate_answers
 from lsg_surveys.domain.privacy import Pseudonymizer, age_band
 
@@ -49,6 +50,11 @@ class ResponseInput(BaseModel):
     )
     age: int | None = Field(None, ge=0, le=130)
     age_band: AgeBand | None = Field(None, description="Given instead of `age` when only the band is known")
+    age_range: str | None = Field(
+        None,
+        pattern=AGE_RANGE_PATTERN,
+        description="The range the form asked (18-29, 65+) when it is not a suite band: published as asked",
+    )
     gender: Gender = "undisclosed"
     answers: dict[str, Any] = Field(max_length=500, description="question id -> answer")
 
@@ -71,6 +77,8 @@ class PreparedResponse:
     source: str
     generated_id: bool = False
     row: int | None = None
+    age_range: str | None = None
+    mapping_version: int | None = None
 
     def closed_answers(self, campaign: Campaign) -> list[ClosedAnswer]:
         """The publishable answers in questionnaire order (free text excluded by construction)."""
@@ -144,6 +152,18 @@ def prepare(
     errors += place_errors
     if data.age is not None and data.age_band is not None and age_band(data.age) != data.age_band:
         errors.append(FieldError("age_band", f"age {data.age} is not in band {data.age_band}", data.age_band))
+    band, age_range = data.age_band or age_band(data.age), None
+    if data.age_range is not None:
+        resolved = resolve_age(data.age_range)
+        if resolved is None:
+            errors.append(FieldError("age_range", "expected a range like 18-29 or 65+", data.age_range))
+        elif data.age_band is not None and data.age_band != resolved[0]:
+            errors.append(FieldError("age_band", f"age range {data.age_range} is not in band {data.age_band}"))
+        else:
+            band, age_range = resolved
+            span = parse_range(data.age_range)
+            if data.age is not None and span is not None and not span[0] <= data.age <= span[1]:
+                errors.append(FieldError("age_range", f"age {data.age} is not in range {data.age_range}"))
     if errors:
         return None, errors
     generated = data.submission_id is None
@@ -163,7 +183,8 @@ def prepare(
             replaces=[data.replaces] if data.replaces else [],
             respondent_key=key,
             place=place,
-            age_band=data.age_band or age_band(data.age),
+            age_band=band,
+            age_range=age_range,
             gender=data.gender,
             closed=clean.closed,
             free_text=clean.free_text,

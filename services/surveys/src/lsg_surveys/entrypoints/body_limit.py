@@ -14,6 +14,7 @@ class ImportBodyLimit:
         self.max_bytes = max_bytes
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope.get("type") == "http" and "/imports/" in scope.get("path", ""):
+        path = scope.get("path", "")
+        if scope.get("type") == "http" and ("/imports/" in path or "/webhooks/" in path or path.endswith("/form")):
             scope = {**scope, "lsg.max_body_bytes": self.max_bytes}
         await self.app(scope, receive, send)

@@ -17,8 +17,10 @@ from lsg_surveys.application.errors import (
     CampaignNotOpen,
     GatheringIdTaken,
     Invalid,
+    NotEditable,
     NotFound,
     ResultsNotReady,
+    WebhookRefused,
     WrongKind,
 )
 from lsg_surveys.domain.model import FieldError, TransitionError
@@ -57,6 +59,10 @@ def problem(exc: Exception) -> Problem:
             type_="invalid-transition",
             errors=[{"field": "status", "message": str(exc), "value": exc.current.value}],
         )
+    if isinstance(exc, NotEditable):
+        return conflict(str(exc), type_="not-editable")
+    if isinstance(exc, WebhookRefused):
+        return Problem(401, "Unauthorized", "The webhook secret is missing or wrong.", type_="unauthorized")
     if isinstance(exc, ResultsNotReady):
         return Problem(409, "Not available", str(exc), type_="results-not-ready")
     raise TypeError(f"no problem for {type(exc).__name__}")  # pragma: no cover
@@ -71,6 +77,8 @@ APPLICATION_ERRORS = (
     GatheringIdTaken,
     TransitionError,
     ResultsNotReady,
+    NotEditable,
+    WebhookRefused,
 )
 
 

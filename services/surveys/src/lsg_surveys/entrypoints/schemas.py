@@ -20,6 +20,7 @@ from lsg_events.i18n import Language, LocalizedText
 from lsg_events.surveys import CampaignKind
 from lsg_shared.inputs import RequestModel, SafeText, text_fault
 from lsg_surveys.application.responses import BatchOutcome
+from lsg_surveys.domain.mappings import MappingSet
 from lsg_surveys.domain.model import ID_PATTERN, Campaign, CampaignStatus, Mappings, Question
 from lsg_surveys.domain.responses import SUBMISSION_ID, Respondent, ResponseInput
 
@@ -77,9 +78,18 @@ class CampaignIn(RequestModel):
     planned_end: date
     target_size: int = Field(ge=0, le=1_000_000, description="Respondents (surveys) or participants (meetings)")
     questions: list[Question] = Field(default_factory=list, max_length=200)
-    mappings: Mappings = Field(default_factory=Mappings, description="Where questions sit in Kobo/ODK exports")
+    mappings: Mappings = Field(
+        default_factory=Mappings,
+        description="Older shape, kept for campaigns set up with it: where questions sit in Kobo/ODK exports, other "
+        "fields found by name (mapping version 0). New campaigns: PUT /v1/campaigns/{id}/mappings or the XLSForm",
+    )
     settlements: list[Place] = Field(
         default_factory=list, max_length=5000, description="Settlements whose codes imports may use"
+    )
+    questionnaire: Literal["api", "xlsform"] = Field(
+        "api",
+        description="api: the questions come in this body; xlsform: from the form uploaded next "
+        "(PUT /v1/campaigns/{id}/form), before the campaign opens",
     )
 
     def campaign(self) -> Campaign:
@@ -97,6 +107,7 @@ class CampaignIn(RequestModel):
             questions=self.questions,
             mappings=self.mappings,
             settlements=self.settlements,
+            questionnaire_from=self.questionnaire,
         )
 
 
@@ -113,6 +124,7 @@ class CampaignOut(BaseModel):
     questions: list[Question]
     mappings: Mappings
     settlements: list[Place]
+    questionnaire_from: str = Field("api", description="api, or xlsform: the questions come from the form")
     responses: int = Field(description="Responses stored so far (surveys)")
     created_at: datetime
     opened_at: datetime | None = None
@@ -152,10 +164,14 @@ class BatchResult(BaseModel):
     skipped: int
     rejected: int
     rows: list[RowOutcome]
+    import_id: str | None = Field(None, description="Imports: the import's record (GET .../imports)")
+    mapping_version: int | None = Field(None, description="Imports: the mapping version that read the export")
 
     @classmethod
     def of(cls, outcome: BatchOutcome) -> BatchResult:
         return cls(
+            import_id=str(outcome.import_id) if outcome.import_id else None,
+            mapping_version=outcome.mapping_version,
             campaign_id=outcome.campaign_id,
             received=outcome.received,
             recorded=outcome.recorded,
@@ -263,3 +279,32 @@ class ErasureIn(RequestModel):
 
 class ErasureOut(BaseModel):
     erased_responses: int
+
+
+class MappingsIn(RequestModel, MappingSet):
+    """A new version of a campaign's import mappings (both sources; a source left out reads nothing)."""
+
+
+class MappingsOut(BaseModel):
+    campaign_id: str
+    version: int = Field(description="0: the creation-time `mappings` (name matching)")
+    origin: str = Field(description="campaign (version 0), api or xlsform")
+    created_by: str | None
+    created_at: datetime | None
+    mappings: MappingSet
+    versions: list[dict[str, Any]]
+
+
+class FormOut(BaseModel):
+    campaign_id: str
+    form: dict[str, Any] = Field(description="form_id, version, title, questions, warnings (unmapped choices...)")
+    questions: list[Question]
+    mapping_version: int
+    mappings: MappingSet
+
+
+class WebhookSecretOut(BaseModel):
+    campaign_id: str
+    secret: str = Field(description="Shown once: give it to Kobo's REST service (header or basic-auth password)")
+    url: str
+    header: str

@@ -34,6 +34,7 @@ def campaign_out(view: CampaignView) -> CampaignOut:
         questions=campaign.questions,
         mappings=campaign.mappings,
         settlements=campaign.settlements,
+        questionnaire_from=campaign.questionnaire_from,
         responses=view.responses,
         created_at=view.created_at,
         opened_at=view.opened_at,
