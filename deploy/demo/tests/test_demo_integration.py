@@ -152,6 +152,15 @@ def _indicators(suite: dict[str, Any]) -> dict[str, dict[str, Any]]:
         return {i["code"]: i for i in json.load(r)["indicators"]}
 
 
+def _reporting(suite: dict[str, Any], path: str) -> bytes:
+    """A viewer's read of the reporting service (money and period reports, issue 27)."""
+    url = f"http://127.0.0.1:{suite['ports']['reporting']}{path}"
+    request = urllib.request.Request(url, headers=bearer(EDITOR))
+    with urllib.request.urlopen(request, timeout=30) as r:  # noqa: S310 (local test URL)
+        body: bytes = r.read()
+        return body
+
+
 def _alerts(suite: dict[str, Any]) -> list[dict[str, Any]]:
     """Diagnostics: when each alert was received and acknowledged."""
     url = f"http://127.0.0.1:{suite['ports']['alerts']}/v1/alerts?drills=include&limit=500"
@@ -243,6 +252,13 @@ def test_mid_year_then_full_year_then_again(suite: dict[str, Any]) -> None:
 
     _check_metrics(suite)
 
+    # the year's money: both period reports approved, P2 carrying the September correction of a June entry
+    periods = json.loads(_reporting(suite, "/v1/periods"))["items"]
+    assert [(p["period_id"], p["status"]) for p in periods] == [("P1", "approved"), ("P2", "approved")]
+    p1_pdf = _reporting(suite, "/v1/periods/P1/report.pdf")
+    p2 = json.loads(_reporting(suite, "/v1/periods/P2/report"))
+    assert [a["adjustment_of"] for a in p2["adjustments"]["expenditure"]] == ["P1"]
+
     # Act 3: again, with --force: every step is a repeat the services recognise; no figure moves.
     before = {c: (i["numerator"], i["denominator"]) for c, i in figures.items() if i["aggregation"] != "availability"}
     again = _demo(suite, "--scenario", "full-year", "--force")
@@ -253,3 +269,4 @@ def test_mid_year_then_full_year_then_again(suite: dict[str, Any]) -> None:
         if i["aggregation"] != "availability"
     }
     assert after == before
+    assert _reporting(suite, "/v1/periods/P1/report.pdf") == p1_pdf  # frozen: byte for byte

@@ -610,3 +610,126 @@ ALERTS: list[dict[str, Any]] = [
     },
 ]
 LOW_BATTERY_DAY = date(2025, 7, 1)
+
+
+# ---- the programme's money (issue 27): budget lines (partner, category, work package, EUR), EUR 204,600 in all
+BUDGET_LINES = [
+    ("LEAD", "staff", "WP1", "30000.00"),
+    ("LEAD", "staff", "WP2", "20000.00"),
+    ("LEAD", "travel", "WP3", "25000.00"),
+    ("LEAD", "external_expertise", "WP2", "15000.00"),
+    ("LEAD", "office_admin", "WP1", "6000.00"),
+    ("LEAD", "equipment", "WP4", "16300.00"),
+    ("LPS", "staff", "WP1", "28000.00"),
+    ("LPS", "staff", "WP3", "20000.00"),
+    ("LPS", "travel", "WP3", "12000.00"),
+    ("LPS", "external_expertise", "WP2", "10000.00"),
+    ("LPS", "office_admin", "WP1", "4300.00"),
+    ("LPS", "equipment", "WP4", "18000.00"),
+]
+RUB_RATE = "0.0104"  # EUR per rouble, entered with the entry (never fetched)
+# (key, month, partner, category, work package, amount, currency, vat, ineligible EUR, description lv/ru/en)
+EXPENDITURE: list[tuple[str, int, str, str, str, str, str, str, str, tuple[str, str, str]]] = [
+    *[
+        (
+            f"lead-staff-{m:02d}",
+            m,
+            "LEAD",
+            "staff",
+            "WP1",
+            "240000.00",
+            "RUB",
+            "0.00",
+            "0.00",
+            ("Personāla atlīdzība", "Оплата труда персонала", "Staff salaries"),
+        )
+        for m in range(1, 13)
+    ],
+    *[
+        (
+            f"lps-staff-{m:02d}",
+            m,
+            "LPS",
+            "staff",
+            "WP1",
+            "2200.00",
+            "EUR",
+            "0.00",
+            "0.00",
+            ("Personāla atlīdzība", "Оплата труда персонала", "Staff salaries"),
+        )
+        for m in range(1, 13)
+    ],
+    (
+        "lps-equipment-04",
+        4,
+        "LPS",
+        "equipment",
+        "WP4",
+        "4840.00",
+        "EUR",
+        "840.00",
+        "840.00",
+        ("Ārkārtas saziņas aprīkojums", "Оборудование экстренной связи", "Emergency communication equipment"),
+    ),
+    (
+        "lead-equipment-08",
+        8,
+        "LEAD",
+        "equipment",
+        "WP4",
+        "900000.00",
+        "RUB",
+        "150000.00",
+        "0.00",
+        ("Ārkārtas saziņas aprīkojums", "Оборудование экстренной связи", "Emergency communication equipment"),
+    ),
+    (
+        "lead-travel-06",
+        6,
+        "LEAD",
+        "travel",
+        "WP3",
+        "9000.00",
+        "EUR",
+        "0.00",
+        "0.00",
+        ("Mācību brauciens uz Latviju", "Учебная поездка в Латвию", "Study tour to Latvia"),
+    ),
+    (
+        "lps-expertise-10",
+        10,
+        "LPS",
+        "external_expertise",
+        "WP2",
+        "6050.00",
+        "EUR",
+        "1050.00",
+        "0.00",
+        ("Fokusgrupu moderēšana", "Модерация фокус-групп", "Focus group moderation"),
+    ),
+]
+# corrections: (key of the new entry, key corrected, day, new amount); the second one comes after P1 is approved
+EXPENDITURE_CORRECTIONS = [
+    ("lps-staff-02-fix", "lps-staff-02", date(2025, 3, 5), "2350.00"),
+    ("lead-travel-06-fix", "lead-travel-06", date(2025, 9, 15), "9400.00"),
+]
+REPORT_APPROVALS = [("P1", date(2025, 7, 10)), ("P2", date(2025, 12, 31))]
+NARRATIVES = {
+    "P1": {
+        "WP2": t(
+            "Notikušas divas iedzīvotāju aptaujas.", "Проведены два опроса жителей.", "Two residents' surveys held."
+        ),
+        "WP3": t(
+            "Apmācības programma un mācību brauciens.",
+            "Программа обучения и учебная поездка.",
+            "Training and study tour.",
+        ),
+    },
+    "P2": {
+        "WP2": t("Vēl divas aptaujas un forums.", "Ещё два опроса и форум.", "Two more surveys and the forum."),
+        "WP4": t(
+            "Uzstādīti 35 saziņas risinājumi.", "Установлено 35 решений связи.", "35 communication solutions installed."
+        ),
+    },
+}

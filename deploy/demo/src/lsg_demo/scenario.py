@@ -141,6 +141,7 @@ class Programme:
             steps.append(Step(month, f"heartbeats {month:%Y-%m}", self._heartbeat_step(month)))
             month = date(month.year + month.month // 12, month.month % 12 + 1, 1)
         steps.append(Step(C.LOW_BATTERY_DAY, "low battery reported", self.low_battery))
+        steps += self._money_steps()
         for alert in C.ALERTS:
             steps.append(Step(alert["day"], f"alert {alert['key']}", self._alert_step(alert), 2))
         steps = [s for s in steps if s.day <= self.cutoff]
@@ -151,6 +152,98 @@ class Programme:
         """The id of the last deliverable this scenario records: present means the scenario ran to the end."""
         last = [d for d in C.DELIVERABLES if d[4] <= self.cutoff][-1]
         return f"{self.prefix}-{last[0]}"
+
+    # ---- money and period reports (reporting, issue 27) ---------------------------------------------
+    def _money_steps(self) -> list[Step]:
+        steps = [Step(C.YEAR_START, "budget approved", self.budget)]
+        for month in range(1, 13):
+            entries = [e for e in C.EXPENDITURE if e[1] == month]
+            steps.append(
+                Step(date(2025, month, 28), f"expenditure {month:02d} declared and verified", self._spend(entries))
+            )
+        for new_key, old_key, day, amount in C.EXPENDITURE_CORRECTIONS:
+            steps.append(Step(day, f"expenditure {old_key} corrected", self._correct(new_key, old_key, amount)))
+        for period, day in C.REPORT_APPROVALS:
+            steps.append(Step(day, f"period report {period} approved", self._report(period), 2))
+        return steps
+
+    async def budget(self) -> None:
+        response = await self.api.request("reporting", "GET", "/v1/budget", accept=(404,))
+        if response.status_code == 200:
+            return  # a repeat: the budget is in force already
+        lines = [{"partner": p, "category": c, "work_package": w, "amount": a} for p, c, w, a in C.BUDGET_LINES]
+        await self.api.post(
+            "reporting", "/v1/budget/versions", {"reason": "Grant contract", "lines": lines}, role="admin"
+        )
+        self.state.bump("budget versions")
+
+    def _entry(self, key: str, amount: str | None = None) -> dict[str, Any]:
+        _, month, partner, category, wp, value, currency, vat, _, (lv, ru, en) = next(
+            e for e in C.EXPENDITURE if e[0] == key
+        )
+        return {
+            "entry_id": f"{self.prefix}-{key}",
+            "partner": partner,
+            "category": category,
+            "work_package": wp,
+            "spent_on": date(2025, month, 28).isoformat(),
+            "amount": amount or value,
+            "currency": currency,
+            "rate": C.RUB_RATE if currency == "RUB" else "1",
+            "vat": vat,
+            "invoice_ref": f"{partner}-{key}",
+            "description": C.t(lv, ru, en),
+            "evidence_ref": f"dms://{partner.lower()}/2025/{key}.pdf",
+        }
+
+    async def _verify(self, entry: dict[str, Any], ineligible: str) -> None:
+        declared = float(entry["amount_eur"])
+        eligible = f"{declared - float(ineligible):.2f}"
+        body = {"eligible_eur": eligible, "ineligible_eur": ineligible}
+        if float(ineligible):
+            body["note"] = "VAT recoverable: not eligible"
+        # 409: its period is approved already (a repeat of the scenario)
+        await self.api.post(
+            "reporting", f"/v1/expenditure/{entry['entry_id']}/verification", body, role="admin", accept=(409,)
+        )
+
+    def _spend(self, entries: list[Any]) -> Callable[[], Awaitable[None]]:
+        async def run() -> None:
+            for e in entries:
+                response = await self.api.post("reporting", "/v1/expenditure", self._entry(e[0]), accept=(409,))
+                if response.status_code == 409:
+                    continue  # its period is under review or locked (a repeat after the approval)
+                await self._verify(response.json(), e[8])
+                self.state.bump("expenditure entries")
+
+        return run
+
+    def _correct(self, new_key: str, old_key: str, amount: str) -> Callable[[], Awaitable[None]]:
+        async def run() -> None:
+            body = {**self._entry(old_key, amount), "entry_id": f"{self.prefix}-{new_key}"}
+            old = f"{self.prefix}-{old_key}"
+            response = await self.api.post("reporting", f"/v1/expenditure/{old}/corrections", body, accept=(409,))
+            if response.status_code != 409:
+                await self._verify(response.json(), "0.00")
+                self.state.bump("expenditure corrections")
+
+        return run
+
+    def _report(self, period: str) -> Callable[[], Awaitable[None]]:
+        async def run() -> None:
+            base = f"/v1/periods/{period}/report"
+            await self.api.request(
+                "reporting", "PUT", f"{base}/narrative", json={"work_packages": C.NARRATIVES[period]}, accept=(409,)
+            )
+            await self.api.post("reporting", f"{base}/submit", accept=(409,))
+            await self.api.post("reporting", f"{base}/verification", role="admin", accept=(409,))
+            await self.api.post("reporting", f"{base}/approve", role="admin", accept=(409,))
+            states = {p["period_id"]: p["status"] for p in (await self.api.get("reporting", "/v1/periods"))["items"]}
+            if states.get(period) != "approved":
+                raise ApiError("POST", f"reporting {base}/approve", 409, f"{period} is {states.get(period)}")
+            self.state.bump("period reports approved")
+
+        return run
 
     # ---- deliverables -------------------------------------------------------------------------------
     def _deliverable_step(self, d: tuple[str, str, int, str, date, str | None]) -> Callable[[], Awaitable[None]]:
