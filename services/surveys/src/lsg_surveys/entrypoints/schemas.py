@@ -206,6 +206,7 @@ class ResponseOut(BaseModel):
     respondent_key: str
     place: Place
     age_band: str
+    age_range: str | None = None
     gender: str
     answers: dict[str, Any]
     free_text: dict[str, str] | None
@@ -214,6 +215,7 @@ class ResponseOut(BaseModel):
     source: str
     version: int
     submission_ids: list[str]
+    mapping_version: int | None = Field(None, description="Imports: the mapping version that read it")
     submitted_at: datetime
     recorded_at: datetime
     corrected_at: datetime | None
