@@ -22,6 +22,7 @@ help:
 	@echo "make test-containers  integration suite on Kafka/PostgreSQL containers + the container end-to-end test"
 	@echo "make jaeger        build Jaeger from the Go module proxy once (make run RUN_ARGS=--observe, the trace test)"
 	@echo "make faults        fault-injection scenarios at full scale (~20 min; docs/reliability.md)"
+	@echo "make fuzz          Schemathesis fuzz of the four OpenAPIs, longer than in make test (LSG_FUZZ_EXAMPLES=200)"
 
 install:
 	@bash deploy/local/scripts/bootstrap.sh
@@ -79,6 +80,12 @@ clean:
 faults: install
 	LSG_FAULTS_SCALE=full $(BIN)/pytest -m faults -q --durations=0 $(PYTEST_ARGS) tests/faults; status=$$?; \
 	$(BIN)/python tests/faults/report.py; exit $$status
+
+# The API fuzz suite of `make test` (tests/api_fuzz, 10 examples per operation there) with many more examples;
+# LSG_FUZZ_EXAMPLES, LSG_FUZZ_SEED and LSG_FUZZ_CHECKS (comma-separated) may be set on the command line.
+.PHONY: fuzz
+fuzz: infra
+	LSG_FUZZ_EXAMPLES=$${LSG_FUZZ_EXAMPLES:-200} $(BIN)/pytest tests/api_fuzz -q --durations=0 $(PYTEST_ARGS)
 
 bench: infra
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
