@@ -36,6 +36,7 @@ def test_conversion_at_the_entered_rate_and_recoverable_vat() -> None:
         (D("0"), "EUR", D(1), D(0), "amount"),
         (D("10"), "EUR", D(2), D(0), "rate"),
         (D("10"), "EUR", D(1), D(11), "vat"),
+        (D("999999999999.99"), "XAU", D("5000"), D(0), "rate"),
     ]:
         with pytest.raises(f.FinanceRuleError) as err:
             f.declare(amount, currency, rate, vat, False)

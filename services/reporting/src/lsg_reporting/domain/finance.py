@@ -14,6 +14,7 @@ from typing import Literal
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
+MAX_EUR = Decimal("1000000000000.00")  # what the amount columns (numeric(14, 2)) hold
 
 # The programme (../shared/domain/PROGRAMME.md): EUR 204,600; programme co-financing EUR 184,104, own EUR 20,496.
 # "89.98 %" is that share rounded (204,600 x 0.8998 = 184,099.08, EUR 4.92 short): the split uses the exact
@@ -193,6 +194,8 @@ def declare(amount: Decimal, currency: str, rate: Decimal, vat: Decimal, vat_rec
     if currency == "EUR" and rate != 1:
         raise FinanceRuleError("rate", "an amount in EUR has the rate 1")
     gross = cents(amount * rate)
+    if gross >= MAX_EUR:
+        raise FinanceRuleError("rate", f"amount x rate is {gross} EUR: at most {MAX_EUR - CENT} EUR an entry")
     vat_eur = cents(vat * rate)
     return Declared(gross - vat_eur if vat_recoverable else gross, vat_eur)
 
