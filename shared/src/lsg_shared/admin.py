@@ -8,8 +8,18 @@
                            [--until ...] [--subject ops-bot] [--action 'POST /v1/partners*'] [--format csv|jsonl]
                            [--output FILE]
     lsg-admin audit prune  (--service alerts | --database-url ...) [--days 400]
+    lsg-admin audit anonymise (--service alerts | --database-url ...) --days 90
+    lsg-admin person erase  [--email E] [--phone P] [--ref R] [--name N --country LV] [--login L]
+                            [--local training=<participant id> ...] [--request-id ID]
+    lsg-admin person status --request-id ID
+    lsg-admin person access [--email E] [...] --service training=https://training.example/ [...]
 
-Kafka settings come from the usual ``LSG_KAFKA_*`` variables. A replay publishes the dead letter's original
+``person erase`` publishes ``person.erasure_requested`` on ``lsg.privacy.requests.v1`` carrying only subject tokens
+(keyed hashes under ``LSG_PRIVACY_SUBJECT_KEY``, see ``lsg_shared.privacy``) and the service-local ids given; each
+service that holds personal data erases and confirms with ``person.erasure_completed`` (counts only), which
+``person status`` lists. ``person access`` asks each service's ``POST /v1/privacy/access`` over HTTP (bearer token
+``LSG_ADMIN_TOKEN``) and prints one JSON document: an export holds the personal data itself, so it never travels
+on Kafka. Kafka settings come from the usual ``LSG_KAFKA_*`` variables. A replay publishes the dead letter's original
 key, value and headers back to its original topic (the ``x-lsg-dlq-*`` headers are dropped) and records
 what it replayed in the consumer group ``lsg-admin-dlq-replay`` so the same letter is not replayed twice by
 ``--all``. Consumers are idempotent, so replaying an event that did get applied is harmless.
@@ -28,6 +38,7 @@ import getpass
 import json
 import os
 import sys
+import uuid
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any, TextIO
@@ -36,7 +47,10 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
 
-from lsg_shared import audit, dlq
+from lsg_events.envelope import CloudEvent, PoisonMessage, from_kafka
+from lsg_events.privacy import PersonErasureCompleted, PersonErasureRequested
+from lsg_events.topics import PRIVACY as PRIVACY_TOPIC
+from lsg_shared import audit, dlq, privacy
 from lsg_shared.kafka import client_kwargs
 from lsg_shared.settings import KafkaSettings
 
@@ -307,6 +321,102 @@ async def audit_prune(database_url: str, days: int) -> int:
     return 0
 
 
+async def audit_anonymise(database_url: str, days: int) -> int:
+    conn = await asyncpg.connect(database_url)
+    try:
+        changed = await audit.anonymise(conn, days)
+    finally:
+        await conn.close()
+    print(f"{changed} audit row(s) older than {days} days anonymised (subject, addresses, user agent)")
+    return 0
+
+
+def _subject_key() -> str:
+    key = os.environ.get("LSG_PRIVACY_SUBJECT_KEY")
+    if key:
+        return key
+    if os.environ.get("LSG_ENVIRONMENT", "development") in ("development", "test", "local"):
+        return privacy.DEVELOPMENT_KEY
+    raise SystemExit("lsg-admin person: set LSG_PRIVACY_SUBJECT_KEY (the key every service shares for this)")
+
+
+def erasure_request(
+    key: str,
+    *,
+    request_id: str | None = None,
+    local: list[str] | None = None,
+    now: datetime | None = None,
+    **identifiers: str | None,
+) -> PersonErasureRequested:
+    """The request for these identifiers: tokens and local ids only (``local`` items are ``service=id``)."""
+    local_ids: dict[str, list[str]] = {}
+    for item in local or []:
+        service, sep, value = item.partition("=")
+        if not sep or not service or not value:
+            raise SystemExit(f"--local {item!r}: expected service=id")
+        local_ids.setdefault(service, []).append(value)
+    tokens = privacy.subject_tokens(key, **identifiers)
+    if not tokens and not local_ids:
+        raise SystemExit(
+            "lsg-admin person: give at least one identifier (--email, --phone, --ref, --name --country, ...)"
+        )
+    return PersonErasureRequested(
+        request_id=request_id or f"er-{uuid.uuid4()}",
+        requested_at=now or datetime.now(UTC),
+        subject_tokens=tokens,
+        local_ids=local_ids,
+    )
+
+
+async def person_erase(settings: KafkaSettings, request: PersonErasureRequested) -> int:
+    event = CloudEvent(data=request, source="/lsg/admin")
+    key, value, headers = event.to_kafka()
+    producer = AIOKafkaProducer(**client_kwargs(settings), acks="all", enable_idempotence=True)
+    await producer.start()
+    try:
+        await producer.send_and_wait(event.topic, value, key=key, headers=[(k, v.encode()) for k, v in headers.items()])
+    finally:
+        await producer.stop()
+    print(json.dumps({"request_id": request.request_id, "subject_tokens": len(request.subject_tokens)}))
+    return 0
+
+
+async def person_status(settings: KafkaSettings, request_id: str) -> int:
+    from lsg_events import EVENT_TYPES
+
+    done = []
+    for record in await _read_all(settings, PRIVACY_TOPIC):
+        try:
+            event = from_kafka(record.value, record.headers, EVENT_TYPES)
+        except PoisonMessage:
+            continue
+        if isinstance(event.data, PersonErasureCompleted) and event.data.request_id == request_id:
+            done.append(event.data.model_dump(mode="json"))
+    print(json.dumps({"request_id": request_id, "completed": done}, ensure_ascii=False, indent=2))
+    return 0
+
+
+def person_access(key: str, services: list[str], token: str | None, **identifiers: str | None) -> int:
+    import urllib.request
+
+    tokens = privacy.subject_tokens(key, **identifiers)
+    if not tokens:
+        raise SystemExit("lsg-admin person access: give at least one identifier")
+    out: dict[str, Any] = {}
+    for item in services:
+        name, _, url = item.partition("=")
+        request = urllib.request.Request(  # noqa: S310 (the operator's own service URLs)
+            url.rstrip("/") + "/v1/privacy/access",
+            data=json.dumps({"subject_tokens": tokens}).encode(),
+            headers={"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310
+            out[name] = json.loads(answer.read())
+    print(json.dumps(out, ensure_ascii=False, indent=2))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="lsg-admin", description="LSG Events operator commands")
     sub = parser.add_subparsers(dest="area", required=True)
@@ -330,7 +440,9 @@ def main(argv: list[str] | None = None) -> int:
     au = sub.add_parser("audit", help="a service's audit log").add_subparsers(dest="action", required=True)
     ex = au.add_parser("export", help="export the audit log as CSV or JSON lines, oldest first")
     pr = au.add_parser("prune", help="delete audit rows older than the retention")
-    for command in (ex, pr):
+    an = au.add_parser("anonymise", help="blank the user identity of audit rows older than --days")
+    an.add_argument("--days", type=int, required=True)
+    for command in (ex, pr, an):
         where = command.add_mutually_exclusive_group(required=True)
         where.add_argument("--service", choices=("surveys", "training", "alerts", "reporting"))
         where.add_argument("--database-url", help="the service's database (LSG_DATABASE_URL)")
@@ -345,7 +457,28 @@ def main(argv: list[str] | None = None) -> int:
     ini = sc.add_parser("init", help="generate services.env and tokens.env in a folder once (compose's first start)")
     ini.add_argument("folder", help="where to keep them (a volume in compose)")
     ini.add_argument("--owner", type=int, help="uid to give the files to (the services' user, 10001)")
+    pe = sub.add_parser("person", help="a person's data: erasure and access").add_subparsers(
+        dest="action", required=True
+    )
+    er = pe.add_parser("erase", help="publish person.erasure_requested (every service erases and confirms)")
+    ac = pe.add_parser("access", help="everything each service holds about the person, as one JSON")
+    for command in (er, ac):
+        for flag in ("email", "phone", "ref", "name", "country", "login"):
+            command.add_argument(f"--{flag}")
+    er.add_argument("--local", action="append", help="service=id of the person in that service (repeatable)")
+    er.add_argument("--request-id")
+    ac.add_argument("--service", action="append", required=True, help="name=base URL (repeatable)")
+    ps = pe.add_parser("status", help="the services that confirmed an erasure request")
+    ps.add_argument("--request-id", required=True)
     args = parser.parse_args(argv)
+    if args.area == "person" and args.action in ("erase", "access"):
+        ids = {f: getattr(args, f) for f in ("email", "phone", "ref", "name", "country", "login")}
+        if args.action == "access":
+            return person_access(_subject_key(), args.service, os.environ.get("LSG_ADMIN_TOKEN"), **ids)
+        request = erasure_request(_subject_key(), request_id=args.request_id, local=args.local, **ids)
+        return asyncio.run(person_erase(KafkaSettings(), request))
+    if args.area == "person":
+        return asyncio.run(person_status(KafkaSettings(), args.request_id))
     if args.area == "secrets":
         from pathlib import Path
 
@@ -362,6 +495,8 @@ def main(argv: list[str] | None = None) -> int:
         url = _audit_database(args.service, args.database_url)
         if args.action == "prune":
             return asyncio.run(audit_prune(url, args.days))
+        if args.action == "anonymise":
+            return asyncio.run(audit_anonymise(url, args.days))
         target = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout  # noqa: SIM115
         try:
             return asyncio.run(

@@ -14,6 +14,7 @@ from lsg_events.alerts import (
 )
 from lsg_events.base import EventData
 from lsg_events.envelope import CloudEvent, PoisonMessage, from_kafka
+from lsg_events.privacy import PersonErasureCompleted, PersonErasureRequested
 from lsg_events.reporting import (
     DeliverableRecorded,
     ExpenditureRecorded,
@@ -59,6 +60,8 @@ ALL_EVENTS: tuple[type[EventData], ...] = (
     ExpenditureVerified,
     ReportSubmitted,
     ReportApproved,
+    PersonErasureRequested,
+    PersonErasureCompleted,
 )
 EVENT_TYPES: dict[str, type[EventData]] = {e.event_type: e for e in ALL_EVENTS}
 
@@ -83,6 +86,8 @@ __all__ = [
     "FocusGroupHeld",
     "ForumHeld",
     "IndicatorUpdated",
+    "PersonErasureCompleted",
+    "PersonErasureRequested",
     "PoisonMessage",
     "ReportApproved",
     "ReportSubmitted",

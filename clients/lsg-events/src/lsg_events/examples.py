@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from lsg_events import alerts as a
+from lsg_events import privacy as pv
 from lsg_events import reporting as r
 from lsg_events import surveys as s
 from lsg_events import training as t
@@ -303,5 +304,17 @@ EXAMPLES: dict[type[EventData], EventData] = {
         declared_eur=Decimal("98250.00"),
         eligible_eur=Decimal("97040.00"),
         snapshot_sha256="9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+    ),
+    pv.PersonErasureRequested: pv.PersonErasureRequested(
+        request_id="er-2026-0007",
+        requested_at=_NOW,
+        subject_tokens=["ps_" + "3b" * 32, "ps_" + "c1" * 32],
+        local_ids={"training": ["0b6f0c1e-3d0a-4c41-9a57-2f8a1d1f6e2b"]},
+    ),
+    pv.PersonErasureCompleted: pv.PersonErasureCompleted(
+        request_id="er-2026-0007",
+        service="training",
+        completed_at=_NOW,
+        erased={"participants": 1, "personal_records": 1, "audit_rows": 3},
     ),
 }

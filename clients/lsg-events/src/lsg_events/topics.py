@@ -17,6 +17,7 @@ ALERTS = "lsg.alerts.events.v1"
 PARTNER_INPUT = "lsg.partner.input.v1"
 REPORTING = "lsg.reporting.events.v1"
 INDICATORS = "lsg.reporting.indicators.v1"
+PRIVACY = "lsg.privacy.requests.v1"
 
 
 def dlq_topic(topic: str) -> str:
@@ -107,6 +108,20 @@ _STREAMS: tuple[TopicSpec, ...] = (
         producers=("reporting",),
         consumers=("integrators",),
         description="Latest value of each indicator figure, compacted by key so a downstream system can mirror.",
+    ),
+    TopicSpec(
+        name=PRIVACY,
+        partitions=1,
+        replication_factor=3,
+        retention_ms=30 * DAY_MS,
+        cleanup_policy="delete",
+        key="request id",
+        producers=("operators", "training"),
+        consumers=("training",),
+        description=(
+            "Erasure requests fanned out to every service holding personal data (subject tokens, never a name)"
+            " and each service's confirmation (counts only)."
+        ),
     ),
 )
 

@@ -25,7 +25,10 @@ OOM) loses at most the rows of the last interval; while PostgreSQL is unreachabl
 ``LSG_AUDIT_BUFFER_MAX`` and beyond that are counted in ``lsg_audit_rows_dropped_total``.
 
 Export: ``GET /v1/audit`` (admin; JSON or CSV) and ``lsg-admin audit export``. Retention: rows older than
-``LSG_AUDIT_RETENTION_DAYS`` (400) are pruned by every service every few hours.
+``LSG_AUDIT_RETENTION_DAYS`` (400) are pruned by every service every few hours; a writer given
+``identity_retention_days`` also anonymises the user identity (subject, addresses, user agent) of older rows, and
+``lsg-admin audit anonymise`` does the same from the operator's shell. A person's identities are erased on an
+erasure request by :func:`erase_person` (docs/privacy.md).
 
 The package, one job per module:
 
@@ -35,6 +38,7 @@ The package, one job per module:
 * :mod:`~lsg_shared.audit.record`: :func:`change` and :func:`delivery`, rows recorded by other code.
 * :mod:`~lsg_shared.audit.writer`: :class:`AuditWriter`, the buffer, batched writes and retention.
 * :mod:`~lsg_shared.audit.store`: every SQL statement on the table.
+* :mod:`~lsg_shared.audit.erasure`: a person's identities erased on request.
 * :mod:`~lsg_shared.audit.export`: CSV, for the route and ``lsg-admin`` alike.
 * :mod:`~lsg_shared.audit.routes`: ``GET /v1/audit``.
 """
@@ -42,12 +46,13 @@ The package, one job per module:
 from __future__ import annotations
 
 from lsg_shared.audit.context import client_address, identify_partner, parse_networks
+from lsg_shared.audit.erasure import erase_person
 from lsg_shared.audit.export import CSV_HEADER, csv_lines
 from lsg_shared.audit.middleware import AUDITED_READS, SAFE_METHODS, AuditMiddleware
 from lsg_shared.audit.model import AUDIT_PATH, COLUMNS, EXPORT_COLUMNS, FORBIDDEN_DETAIL_KEYS, clean, trace_id_of
 from lsg_shared.audit.record import change, delivery
 from lsg_shared.audit.routes import AuditEntry, AuditPage, export_audit, router
-from lsg_shared.audit.store import INSERT, TABLE, as_dict, prune, query
+from lsg_shared.audit.store import IDENTITY_COLUMNS, INSERT, TABLE, anonymise, as_dict, prune, query
 from lsg_shared.audit.writer import ROWS_DROPPED, ROWS_WRITTEN, AuditWriter
 
 __all__ = [
@@ -57,6 +62,7 @@ __all__ = [
     "CSV_HEADER",
     "EXPORT_COLUMNS",
     "FORBIDDEN_DETAIL_KEYS",
+    "IDENTITY_COLUMNS",
     "INSERT",
     "ROWS_DROPPED",
     "ROWS_WRITTEN",
@@ -66,12 +72,14 @@ __all__ = [
     "AuditMiddleware",
     "AuditPage",
     "AuditWriter",
+    "anonymise",
     "as_dict",
     "change",
     "clean",
     "client_address",
     "csv_lines",
     "delivery",
+    "erase_person",
     "export_audit",
     "identify_partner",
     "parse_networks",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -40,6 +40,56 @@ async def prune(conn: Conn, retention_days: int, batch: int = 5000) -> int:
         total += count
         if count < batch:
             return total
+
+
+# ---- user identities: anonymise old rows, erase one person's ------------------------------------------------
+# The columns of a row that identify a user (personal data): who, from which address, with which client.
+IDENTITY_COLUMNS = ("subject", "client_addr", "proxy_addr", "user_agent")
+ANONYMISED = "anonymised"
+ERASED = "erased"
+
+
+async def anonymise(conn: Conn, retention_days: int, *, now: datetime | None = None, batch: int = 5000) -> int:
+    """Blank the user identity (subject, addresses, user agent) of rows older than `retention_days`, in batches.
+    What happened (action, resource ids, status, time) stays for the audit; who did it does not. Returns how
+    many rows were anonymised (rows already anonymised are not counted again)."""
+    cutoff = (now or datetime.now(UTC)) - timedelta(days=retention_days)
+    total = 0
+    while True:
+        status = await conn.execute(
+            f"UPDATE {TABLE} SET subject = CASE WHEN subject IS NULL THEN NULL ELSE '{ANONYMISED}' END, "
+            "client_addr = NULL, proxy_addr = NULL, user_agent = NULL "
+            f"WHERE id IN (SELECT id FROM {TABLE} WHERE occurred_at < $1 AND (client_addr IS NOT NULL OR "
+            f"proxy_addr IS NOT NULL OR user_agent IS NOT NULL OR subject NOT IN ('{ANONYMISED}', '{ERASED}')) "
+            "ORDER BY id LIMIT $2)",
+            cutoff,
+            batch,
+        )
+        count = int(status.split()[-1])
+        total += count
+        if count < batch:
+            return total
+
+
+async def subjects(conn: Conn) -> list[str]:
+    """Every distinct subject the log names (to find a person's login among them by subject token)."""
+    rows = await conn.fetch(
+        f"SELECT DISTINCT subject FROM {TABLE} "
+        f"WHERE subject IS NOT NULL AND subject NOT IN ('{ANONYMISED}', '{ERASED}')"
+    )
+    return [r["subject"] for r in rows]
+
+
+async def erase_subjects(conn: Conn, names: Sequence[str]) -> int:
+    """Erase these subjects' identities from every row (subject, addresses, user agent). Returns how many rows."""
+    if not names:
+        return 0
+    status = await conn.execute(
+        f"UPDATE {TABLE} SET subject = '{ERASED}', client_addr = NULL, proxy_addr = NULL, user_agent = NULL "
+        "WHERE subject = ANY($1::text[])",
+        list(names),
+    )
+    return int(status.split()[-1])
 
 
 # ---- reading ------------------------------------------------------------------------------------------------

@@ -47,6 +47,7 @@ class AuditWriter:
         buffer_max: int = 50_000,
         retention_days: int = 400,
         prune_every_s: float = 6 * 3600,
+        identity_retention_days: int | None = None,
     ) -> None:
         self.service = service
         self.flush_interval_s = flush_interval_s
@@ -54,6 +55,8 @@ class AuditWriter:
         self.buffer_max = buffer_max
         self.retention_days = retention_days
         self.prune_every_s = prune_every_s
+        # None: identities are kept as long as the rows (the behaviour before issue 30).
+        self.identity_retention_days = identity_retention_days
         self.rows: list[tuple[Any, ...]] = []
         self.last_error: str | None = None
         self._pool: asyncpg.Pool | None = None
@@ -107,8 +110,17 @@ class AuditWriter:
                     next_prune = time.monotonic() + self.prune_every_s
                     async with self._pool.acquire() as conn:
                         pruned = await store.prune(conn, self.retention_days)
+                        anonymised = 0
+                        if self.identity_retention_days is not None:
+                            anonymised = await store.anonymise(conn, self.identity_retention_days)
                     if pruned:
                         log.info("audit log: pruned %d row(s) older than %d days", pruned, self.retention_days)
+                    if anonymised:
+                        log.info(
+                            "audit log: anonymised %d row(s) older than %d days",
+                            anonymised,
+                            self.identity_retention_days,
+                        )
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # never let the writer die: the next round tries again

@@ -165,8 +165,8 @@ async def insert_participant(conn: Conn, p: dict[str, Any]) -> Row:
     row = await conn.fetchrow(
         """
         INSERT INTO participants (id, key, ref, identity, full_name, email, phone, role, country, place, gender,
-                                  organisation)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                                  organisation, residence)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
         ON CONFLICT (identity) DO NOTHING
         RETURNING *
         """,
@@ -182,6 +182,7 @@ async def insert_participant(conn: Conn, p: dict[str, Any]) -> Row:
         p["place"],
         p["gender"],
         p["organisation"],
+        p.get("residence"),
     )
     if row is None:  # a concurrent request registered the same person first
         row = await get_participant_by_identity(conn, p["identity"])
@@ -324,7 +325,7 @@ async def session_attendance(conn: Conn, session_id: str) -> list[Row]:
     return list(
         await conn.fetch(
             """
-            SELECT a.*, p.full_name, p.ref FROM attendance a JOIN participants p ON p.id = a.participant_id
+            SELECT a.*, p.full_name, p.ref, p.residence FROM attendance a JOIN participants p ON p.id = a.participant_id
             WHERE a.session_id = $1 ORDER BY p.full_name, p.id
             """,
             session_id,
@@ -475,3 +476,123 @@ async def activity_breakdown(conn: Conn, activity_id: str) -> list[Row]:
 
 async def mark_activity_held(conn: Conn, activity_id: str) -> None:
     await conn.execute("UPDATE activities SET held_at = now() WHERE id = $1", activity_id)
+
+
+# --- privacy (issue 30) ---------------------------------------------------------------------------------------------
+
+
+async def participants_by_sealed(conn: Conn, column: str, values: Sequence[str]) -> Row | None:
+    """A participant by `ref` or `identity`, in any of its stored forms (plain, or the residency stand-in)."""
+    assert column in ("ref", "identity")
+    return await conn.fetchrow(f"SELECT * FROM participants WHERE {column} = ANY($1::text[]) LIMIT 1", list(values))
+
+
+async def living_participants(conn: Conn) -> list[Row]:
+    """Every participant whose personal data has not been erased (for matching an erasure or access request)."""
+    return list(await conn.fetch("SELECT * FROM participants WHERE erased_at IS NULL ORDER BY created_at, id"))
+
+
+async def participants_by_keys(conn: Conn, keys: Sequence[str]) -> list[Row]:
+    return list(await conn.fetch("SELECT * FROM participants WHERE key = ANY($1::text[])", list(keys)))
+
+
+async def erase_participants(conn: Conn, ids: Sequence[uuid.UUID]) -> int:
+    """Blank the personal fields; keep the pseudonymous facts (key, role, country, place, gender) that published
+    figures were made from, so no figure changes."""
+    status: str = await conn.execute(
+        """
+        UPDATE participants SET ref = NULL, identity = 'erased:' || id::text, full_name = '', email = NULL,
+               phone = NULL, organisation = NULL, residence = NULL, erased_at = now(), updated_at = now()
+        WHERE id = ANY($1::uuid[]) AND erased_at IS NULL
+        """,
+        list(ids),
+    )
+    return int(status.split()[-1])
+
+
+async def sessions_with_trainers(conn: Conn) -> list[Row]:
+    return list(await conn.fetch("SELECT id, place, trainers FROM sessions WHERE trainers <> '[]'::jsonb"))
+
+
+async def set_trainers(conn: Conn, session_id: str, trainers: list[str]) -> None:
+    await conn.execute("UPDATE sessions SET trainers = $2 WHERE id = $1", session_id, trainers)
+
+
+async def record_erasure(conn: Conn, request_id: str, requested: str, counts: dict[str, int]) -> bool:
+    """That an erasure took place (never whom or what); False when this request was already recorded."""
+    row = await conn.fetchval(
+        """
+        INSERT INTO privacy_erasures (request_id, requested, counts) VALUES ($1, $2, $3)
+        ON CONFLICT (request_id) DO NOTHING RETURNING 1
+        """,
+        request_id,
+        requested,
+        counts,
+    )
+    return row is not None
+
+
+async def participant_enrolments(conn: Conn, participant_id: uuid.UUID) -> list[Row]:
+    return list(
+        await conn.fetch(
+            """
+            SELECT e.*, p.code, p.title, p.starts_on, p.ends_on FROM enrolments e
+            JOIN programmes p ON p.id = e.programme_id WHERE e.participant_id = $1 ORDER BY p.starts_on, p.id
+            """,
+            participant_id,
+        )
+    )
+
+
+async def participant_attendance(conn: Conn, participant_id: uuid.UUID) -> list[Row]:
+    return list(
+        await conn.fetch(
+            """
+            SELECT a.*, s.programme_id, s.module_code, s.held_on FROM attendance a
+            JOIN sessions s ON s.id = a.session_id WHERE a.participant_id = $1 ORDER BY s.held_on, s.id
+            """,
+            participant_id,
+        )
+    )
+
+
+async def participant_module_status(conn: Conn, participant_id: uuid.UUID) -> list[Row]:
+    return list(
+        await conn.fetch(
+            "SELECT * FROM module_status WHERE participant_id = $1 ORDER BY programme_id, module_code", participant_id
+        )
+    )
+
+
+async def participant_activities(conn: Conn, participant_id: uuid.UUID) -> list[Row]:
+    return list(
+        await conn.fetch(
+            """
+            SELECT a.id, a.kind, a.title, a.starts_on, a.ends_on, ap.added_at FROM activity_participants ap
+            JOIN activities a ON a.id = ap.activity_id WHERE ap.participant_id = $1 ORDER BY a.starts_on, a.id
+            """,
+            participant_id,
+        )
+    )
+
+
+async def retention_candidates(conn: Conn) -> list[Row]:
+    """Each living participant with the end dates of every programme and activity they took part in."""
+    return list(
+        await conn.fetch(
+            """
+            SELECT p.id, p.created_at,
+                   ARRAY(SELECT pr.ends_on FROM enrolments e JOIN programmes pr ON pr.id = e.programme_id
+                         WHERE e.participant_id = p.id
+                         UNION ALL
+                         SELECT a.ends_on FROM activity_participants ap JOIN activities a ON a.id = ap.activity_id
+                         WHERE ap.participant_id = p.id) AS ends
+            FROM participants p WHERE p.erased_at IS NULL ORDER BY p.id
+            """
+        )
+    )
+
+
+async def participant_ids(conn: Conn, ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    rows = await conn.fetch("SELECT id FROM participants WHERE id = ANY($1::uuid[])", list(ids))
+    return {r["id"] for r in rows}

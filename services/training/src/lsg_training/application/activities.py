@@ -18,6 +18,7 @@ from lsg_training.application import progress, records
 from lsg_training.application.errors import Conflict, Invalid
 from lsg_training.application.participants import unknown_participants
 from lsg_training.application.places import resolve_place
+from lsg_training.application.residency import residency_of
 from lsg_training.domain.places import municipality_of
 
 
@@ -68,7 +69,8 @@ async def get_activity(uow: UnitOfWork, activity_id: str) -> tuple[Any, list[Any
     """The activity and its participants."""
     async with uow.read() as conn:
         row = await records.activity(conn, activity_id)
-        return row, await repo.activity_participants(conn, activity_id)
+        people = await repo.activity_participants(conn, activity_id)
+    return row, await residency_of(uow).fill(people)
 
 
 async def add_participants(uow: UnitOfWork, activity_id: str, ids: list[uuid.UUID]) -> tuple[int, int, int]:

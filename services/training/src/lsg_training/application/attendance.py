@@ -10,6 +10,7 @@ from lsg_shared.uow import UnitOfWork
 from lsg_training.adapters import postgres as repo
 from lsg_training.application import progress, records
 from lsg_training.application.errors import Invalid
+from lsg_training.application.residency import residency_of
 from lsg_training.domain.places import municipality_of
 
 
@@ -41,7 +42,7 @@ async def check_in(
             participant = await repo.get_participant(conn, participant_id)
             field, value = "participant_id", str(participant_id)
         else:
-            participant = await repo.get_participant_by_ref(conn, ref or "")
+            participant = await repo.participants_by_sealed(conn, "ref", residency_of(uow).lookups("ref", ref or ""))
             field, value = "ref", ref or ""
         if participant is None:
             raise Invalid(
@@ -78,4 +79,23 @@ async def withdraw(uow: UnitOfWork, who: Principal, session_id: str, participant
 async def session_attendance(uow: UnitOfWork, session_id: str) -> list[Any]:
     async with uow.read() as conn:
         await records.session(conn, session_id)
-        return await repo.session_attendance(conn, session_id)
+        rows = await repo.session_attendance(conn, session_id)
+    return await _with_names(uow, rows)
+
+
+async def _with_names(uow: UnitOfWork, rows: list[Any]) -> list[Any]:
+    """Attendance rows carry the participant's name and ref: read back from the personal database if there."""
+    residency = residency_of(uow)
+    if not any(r["residence"] for r in rows):
+        return rows
+    people = {p["id"]: p for p in await residency.fill(await _people(uow, [r["participant_id"] for r in rows]))}
+    filled = [
+        {**dict(r), "full_name": people[r["participant_id"]]["full_name"], "ref": people[r["participant_id"]]["ref"]}
+        for r in rows
+    ]
+    return sorted(filled, key=lambda r: (r["full_name"], str(r["participant_id"])))
+
+
+async def _people(uow: UnitOfWork, ids: list[uuid.UUID]) -> list[Any]:
+    async with uow.read() as conn:
+        return list((await repo.participants_by_ids(conn, ids)).values())

@@ -11,6 +11,7 @@ from lsg_training.adapters import documents
 from lsg_training.adapters import postgres as repo
 from lsg_training.application import records
 from lsg_training.application.errors import Conflict, FontMissing, NotFound
+from lsg_training.application.residency import residency_of
 from lsg_training.domain.places import municipality_of
 from lsg_training.domain.rules import attended_modules
 
@@ -21,7 +22,12 @@ async def certificate(
     """(file name, PDF) of a completion certificate; refused while the participant is not complete."""
     async with uow.read() as conn:
         programme = await records.programme(conn, programme_id)
-        person = await records.participant(conn, participant_id)
+        person = await residency_of(uow).fill_one(await records.participant(conn, participant_id))
+        assert person is not None
+        if not person["full_name"]:
+            raise Conflict(
+                "The participant's personal data was erased: no certificate.", "path:participant_id", "erased"
+            )
         ensure_scope(who, person["country"], municipality_of(person["place"]))
         enrolment = await repo.lock_enrolment(conn, programme_id, participant_id)
         if enrolment is None:
@@ -59,7 +65,7 @@ async def attendance_sheet(uow: UnitOfWork, who: Principal, programme_id: str, l
         sessions = await repo.list_sessions(conn, programme_id)
         people = [
             p
-            for p in await repo.enrolled_participants(conn, programme_id)
+            for p in await residency_of(uow).fill(await repo.enrolled_participants(conn, programme_id))
             if who.may_act_in(p["country"], municipality_of(p["place"]))
         ]
         attendance = await repo.programme_attendance(conn, programme_id)

@@ -19,6 +19,7 @@ from lsg_training.application import progress, records
 from lsg_training.application.attendance import not_happened
 from lsg_training.application.errors import Conflict, InvalidRows, UnreadableSheet
 from lsg_training.application.participants import register
+from lsg_training.application.residency import residency_of
 from lsg_training.domain import sheets
 from lsg_training.domain.participants import ParticipantDetails, identity_of
 from lsg_training.domain.places import municipality_of
@@ -94,7 +95,7 @@ async def import_participants(
         for number, details, place in good:
             try:
                 async with conn.transaction():  # a savepoint: a conflicting row is reported, the rest go on
-                    row, was_created = await register(conn, key, details, place)
+                    row, was_created = await register(conn, key, details, place, residency_of(uow))
             except Conflict as exc:
                 errors.append(sheets.RowError(number, "name", exc.detail))
                 continue
@@ -218,7 +219,7 @@ async def _import_signin(
     by_module_date: dict[tuple[str, date], list[Any]] = {}
     for s in sessions.values():
         by_module_date.setdefault((sheets.match_key(s["module_code"]), s["held_on"]), []).append(s)
-    people = await repo.enrolled_participants(conn, programme_id)
+    people = await residency_of(tx).fill(await repo.enrolled_participants(conn, programme_id))
     by_id = {p["id"]: p for p in people}
     by_ref = {p["ref"]: p for p in people if p["ref"]}
     by_name: dict[str, list[Any]] = {}

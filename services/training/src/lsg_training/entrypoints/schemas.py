@@ -239,3 +239,24 @@ def activity_out(a: Any, participants: int | None = None) -> dict[str, Any]:
         "held": a["held_at"] is not None,
         "participants": participants if participants is not None else a.get("participants"),
     }
+
+
+class PrivacyRequest(Strict):
+    """Whose data: subject tokens (``lsg_shared.privacy.subject_tokens``, as ``lsg-admin person`` makes them) and
+    or this service's participant ids or pseudonymous keys. Never a name: tokens are keyed hashes."""
+
+    subject_tokens: list[str] = Field(default_factory=list, max_length=50)
+    local_ids: list[str] = Field(default_factory=list, max_length=1000)
+
+    @model_validator(mode="after")
+    def _someone(self) -> PrivacyRequest:
+        if not self.subject_tokens and not self.local_ids:
+            raise ValueError("give subject_tokens or local_ids")
+        for i, token in enumerate(self.subject_tokens):
+            if not token.startswith("ps_") or len(token) != 67:
+                raise ValueError(f"subject_tokens.{i}: not a subject token (ps_ + 64 hex digits)")
+        return self
+
+
+class ErasureRequestIn(PrivacyRequest):
+    request_id: str | None = Field(None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")

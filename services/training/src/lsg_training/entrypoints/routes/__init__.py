@@ -15,6 +15,7 @@ from lsg_training.entrypoints.routes import (
     documents,
     participants,
     places,
+    privacy,
     programmes,
     sessions,
 )
@@ -29,7 +30,7 @@ PUBLIC_READS = (
 # Each resource's router carries the ``/v1`` prefix, so its routes hold their full paths; this one gathers them
 # (in this order in the OpenAPI document) for the app.
 router = APIRouter()
-for resource in (places, programmes, sessions, participants, attendance, documents, activities):
+for resource in (places, programmes, sessions, participants, attendance, documents, activities, privacy):
     router.routes.extend(resource.router.routes)
 
 __all__ = ["PUBLIC_READS", "router"]
