@@ -52,9 +52,10 @@ ARG PORT
 LABEL org.opencontainers.image.title="lsg-${SERVICE}" \
       org.opencontainers.image.description="LSG Events ${SERVICE} service" \
       org.opencontainers.image.licenses="Apache-2.0"
-# Training prints certificates with names in Latin (with Latvian diacritics) and Cyrillic script: DejaVu covers both.
+# Training prints certificates and reporting the period reports (PDF) with Latin (with Latvian diacritics) and
+# Cyrillic script: DejaVu covers both.
 RUN test -n "${PORT}" || { echo "build argument PORT is required" >&2; exit 1; }; \
-    if [ "${SERVICE}" = training ]; then \
+    if [ "${SERVICE}" = training ] || [ "${SERVICE}" = reporting ]; then \
       apt-get update \
       && apt-get install -y --no-install-recommends fonts-dejavu-core \
       && rm -rf /var/lib/apt/lists/*; \
