@@ -81,7 +81,7 @@ faults: install
 	LSG_FAULTS_SCALE=full $(BIN)/pytest -m faults -q --durations=0 $(PYTEST_ARGS) tests/faults; status=$$?; \
 	$(BIN)/python tests/faults/report.py; exit $$status
 
-# The API fuzz suite of `make test` (tests/api_fuzz, 10 examples per operation there) with many more examples;
+# The API fuzz suite of `make test` (tests/api_fuzz, 25 examples per operation there) with many more examples;
 # LSG_FUZZ_EXAMPLES, LSG_FUZZ_SEED and LSG_FUZZ_CHECKS (comma-separated) may be set on the command line.
 .PHONY: fuzz
 fuzz: infra

@@ -8,7 +8,7 @@ on real PostgreSQL and Kafka, and checks every answer:
 * ``content_type_conformance``: the content type is one the OpenAPI declares for that status.
 
 Every operation is a test of its own (``test_<service>[METHOD /path]``); the seed is fixed, so a
-run is reproducible. ``LSG_FUZZ_EXAMPLES`` bounds the fuzzing phase's examples per operation (default 10, a
+run is reproducible. ``LSG_FUZZ_EXAMPLES`` bounds the fuzzing phase's examples per operation (default 25, a
 couple of minutes for the four services); ``make fuzz`` runs the same suite with many more
 (``LSG_FUZZ_SEED`` picks another seed). No operation is skipped: the dashboard and the spreadsheet/PDF/XML
 reports answer in-process like any other route.
@@ -27,7 +27,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
+import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -44,7 +47,7 @@ from lsg_local.kafka import KafkaProcess
 from lsg_shared.settings import KafkaSettings
 from lsg_testkit.tokens import api_tokens, bearer, grant
 
-EXAMPLES = int(os.environ.get("LSG_FUZZ_EXAMPLES", "10"))
+EXAMPLES = int(os.environ.get("LSG_FUZZ_EXAMPLES", "25"))
 SEED = int(os.environ.get("LSG_FUZZ_SEED", "20250423"))
 SERVICES = ("surveys", "training", "alerts", "reporting")
 ALL_CHECKS = (
@@ -141,17 +144,49 @@ def schemathesis_config(examples: int = EXAMPLES, seed: int = SEED) -> Schemathe
     )
 
 
-@pytest.fixture(scope="session")
-def fuzz_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A one-node KRaft broker on free ports, only for this suite; stopped at the end."""
-    base = Path(tmp_path_factory.mktemp("api-fuzz-kafka"))
-    port, controller = testing.free_ports(2)
-    kafka = KafkaProcess(port, controller, base / "data", base / "logs", heap="384m")
-    kafka.start(timeout=180)
+KAFKA_BASE = Path(tempfile.gettempdir()) / "lsg-api-fuzz-kafka"
+
+
+def _alive(pid: int) -> bool:
     try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _stop_orphaned_brokers() -> None:
+    """Stop the brokers of earlier runs that died without their teardown (a pytest-timeout exit, a kill):
+    each run's folder names its pytest process, and a folder whose process is gone is cleaned up."""
+    if not KAFKA_BASE.is_dir():
+        return
+    for folder in KAFKA_BASE.iterdir():
+        owner = folder.name.split("-", 1)[0]
+        if not owner.isdigit() or _alive(int(owner)):
+            continue
+        ports = (folder / "ports").read_text().split() if (folder / "ports").is_file() else []
+        if len(ports) == 2:
+            KafkaProcess(int(ports[0]), int(ports[1]), folder / "data", folder / "logs").stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def fuzz_kafka() -> Iterator[str]:
+    """A one-node KRaft broker on free ports, only for this suite; stopped at the end."""
+    _stop_orphaned_brokers()
+    base = KAFKA_BASE / f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    base.mkdir(parents=True)
+    port, controller = testing.free_ports(2)
+    (base / "ports").write_text(f"{port} {controller}")
+    kafka = KafkaProcess(port, controller, base / "data", base / "logs", heap="384m")
+    try:
+        kafka.start(timeout=180)
         yield kafka.bootstrap
     finally:
         kafka.stop()
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def _wait_ready(app: Any, timeout: float = 90) -> None:
