@@ -19,7 +19,7 @@ from faststream.kafka import KafkaBroker
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
 from lsg_events import ALL_EVENTS, topics
-from lsg_shared import audit, db, migrate, problems, sampler
+from lsg_shared import audit, db, migrate, openapi, problems, sampler
 from lsg_shared.audit import AuditWriter
 from lsg_shared.auth import registry_from_settings
 from lsg_shared.health import health_router
@@ -172,6 +172,7 @@ def build_app(
     app.state.tokens = registry_from_settings(settings)
     app.state.audit = audit_writer
     problems.install(app)
+    openapi.install(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(InputGuardMiddleware)
     # Outside the body limit, so a 413 is audited too.

@@ -11,7 +11,7 @@ from typing import Any
 
 from fastapi import APIRouter
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -30,17 +30,36 @@ def health_router(rt: Runtime, *, title: str, version: str) -> APIRouter:
     async def live() -> dict[str, str]:
         return {"status": "ok"}
 
-    @health.get("/health/ready", summary="Readiness: Kafka and PostgreSQL reachable, migrations applied")
+    @health.get(
+        "/health/ready",
+        summary="Readiness: Kafka and PostgreSQL reachable, migrations applied",
+        responses={
+            200: {"description": "Ready: every check ok", "content": {"application/json": {"schema": _READY}}},
+            503: {
+                "description": "Not ready: the checks say which part",
+                "content": {"application/json": {"schema": _READY}},
+            },
+        },
+    )
     async def ready() -> JSONResponse:
         checks = await readiness(rt, all_migrations)
         ok = all(c["ok"] for c in checks.values())
         return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503)
 
-    @health.get("/metrics", summary="Prometheus metrics", include_in_schema=True)
+    @health.get(
+        "/metrics",
+        summary="Prometheus metrics",
+        response_class=PlainTextResponse,
+        responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+    )
     async def prometheus() -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    @health.get("/asyncapi.json", summary="AsyncAPI 3.0 document of this service's topics", include_in_schema=True)
+    @health.get(
+        "/asyncapi.json",
+        summary="AsyncAPI 3.0 document of this service's topics",
+        responses={200: {"content": {"application/json": {"schema": {"type": "object"}}}}},
+    )
     async def asyncapi_json() -> Response:
         return Response(asyncapi(broker, title, version).to_json(), media_type="application/json")
 
@@ -68,6 +87,13 @@ def health_router(rt: Runtime, *, title: str, version: str) -> APIRouter:
 
     return health
 
+
+_READY: dict[str, Any] = {
+    "type": "object",
+    "properties": {"status": {"type": "string", "enum": ["ok", "unavailable"]}, "checks": {"type": "object"}},
+    "required": ["status", "checks"],
+}
+_READY_CONTENT = {"application/json": {"schema": _READY}}
 
 # Swagger UI from the pinned `fastapi-swagger` package (its bundled distribution), served by the service itself:
 # FastAPI's default page loads it from a public CDN.
