@@ -130,6 +130,23 @@ Args: dict root, c.
   value: {{ $root.Values.logFormat | quote }}
 - name: LSG_AUDIT_RETENTION_DAYS
   value: {{ $root.Values.audit.retentionDays | quote }}
+{{- if $root.Values.audit.identityRetentionDays }}
+- name: LSG_AUDIT_IDENTITY_RETENTION_DAYS
+  value: {{ $root.Values.audit.identityRetentionDays | quote }}
+{{- end }}
+{{- with $root.Values.privacy }}
+{{- if .subjectKey.existingSecret }}
+- name: LSG_PRIVACY_SUBJECT_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ .subjectKey.existingSecret }}
+      key: {{ .subjectKey.key }}
+{{- end }}
+{{- if and (eq $c.name "training") .trainingParticipantRetentionDays }}
+- name: LSG_TRAINING_PARTICIPANT_RETENTION_DAYS
+  value: {{ .trainingParticipantRetentionDays | quote }}
+{{- end }}
+{{- end }}
 {{- if $root.Values.audit.trustedProxies }}
 - name: LSG_TRUSTED_PROXIES
   value: {{ $root.Values.audit.trustedProxies | quote }}
@@ -141,6 +158,13 @@ Args: dict root, c.
     secretKeyRef:
       name: {{ $c.database.existingSecret | default (printf "%s-db" $fullname) }}
       key: {{ $c.database.key }}
+{{- range $country, $ref := ($c.personalDatabases | default dict) }}
+- name: {{ printf "LSG_%s_PERSONAL_DATABASE_URL_%s" (upper $c.name) (upper $country) }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ $ref.existingSecret }}
+      key: {{ $ref.key }}
+{{- end }}
 - name: LSG_KAFKA_BOOTSTRAP
   value: {{ $root.Values.kafka.bootstrap | quote }}
 - name: LSG_KAFKA_SECURITY_PROTOCOL

@@ -290,3 +290,31 @@ def kafka_at(bootstrap: str) -> Any:
     from lsg_shared.settings import KafkaSettings
 
     return KafkaSettings(bootstrap=bootstrap)
+
+
+async def test_admin_route_erases_by_participant_id_without_residency(client: Any, database_url: str) -> None:
+    """No per-country setting: everything in the main database as before; the admin route erases by id."""
+    assert (await client.post("/v1/places", json=ts.PLACE_LV, headers=ts.E)).status_code == 201
+    r = await client.post("/v1/participants", json=JANIS, headers=ts.E)
+    assert r.status_code == 201, r.text
+    person = r.json()
+    assert JANIS["full_name"] in await dump(database_url)  # where it always was
+    body = {"local_ids": [person["id"]]}
+    assert (await client.post("/v1/privacy/erasure-requests", json=body, headers=ts.E)).status_code == 403
+    assert (await client.post("/v1/privacy/access", json=body, headers=ts.V)).status_code == 403
+    assert (await client.post("/v1/privacy/access", json={}, headers=ts.A)).status_code == 422
+    bad = {"subject_tokens": [JANIS["email"]]}  # a request never names the person
+    assert (await client.post("/v1/privacy/access", json=bad, headers=ts.A)).status_code == 422
+    export = (await client.post("/v1/privacy/access", json=body, headers=ts.A)).json()
+    [found] = export["participants"]
+    assert found["stored_in"]["value"]["personal_fields"]["kind"] == "main_database"
+    r = await client.post("/v1/privacy/erasure-requests", json={**body, "request_id": "er-route-1"}, headers=ts.A)
+    assert r.status_code == 200, r.text
+    assert r.json()["erased"]["participants"] == 1
+    again = await client.post("/v1/privacy/erasure-requests", json={**body, "request_id": "er-route-1"}, headers=ts.A)
+    assert again.json()["erased"]["participants"] == 0
+    text = await dump(database_url)
+    for marker in MARKERS[:6]:
+        assert marker not in text, marker
+    kept = (await client.get(f"/v1/participants/{person['id']}", headers=ts.V)).json()
+    assert (kept["key"], kept["country"], kept["role"], kept["full_name"]) == (person["key"], "LV", "elder", "")
