@@ -257,10 +257,25 @@ async def test_residency_access_erasure_and_retention(
         # The same request again (a redelivery, or the operator repeating it) erases nothing more.
         await admin.person_erase(kafka_at(kafka_bootstrap), request)
 
+        # A registration whose main transaction failed after placing the personal fields leaves an orphan row in
+        # the country's database: the retention job sweeps it once it is settled (an hour old).
+        lvconn = await asyncpg.connect(country_databases["LV"])
+        try:
+            await lvconn.execute(
+                "INSERT INTO participant_personal (id, identity, full_name, updated_at) "
+                "VALUES (gen_random_uuid(), 'ref:orphan', 'Orphan Bārenis', now() - interval '2 hours')"
+            )
+        finally:
+            await lvconn.close()
+
         # Retention on a moved clock: the programme ended on DAY2; 30 days later Līga is still kept, 31 not.
         ended = ts.DAY2
-        assert (await run_retention(rt, settings, today=ended + timedelta(days=30)))["participants"] == 0
-        assert OTHER["full_name"] in await dump(country_databases["LV"])
+        counts = await run_retention(rt, settings, today=ended + timedelta(days=30))
+        assert counts["participants"] == 0
+        assert counts["orphaned_personal_records"] == 1
+        lv_now = await dump(country_databases["LV"])
+        assert OTHER["full_name"] in lv_now
+        assert "Orphan Bārenis" not in lv_now
         counts = await run_retention(rt, settings, today=ended + timedelta(days=31))
         assert counts["participants"] == 1
         assert counts["personal_records"] == 1

@@ -98,6 +98,11 @@ class PersonalDatabases:
             status = await conn.execute("DELETE FROM participant_personal WHERE id = ANY($1::uuid[])", list(ids))
         return int(status.split()[-1])
 
-    async def ids(self, country: str) -> list[uuid.UUID]:
+    async def settled_ids(self, country: str, older_than_s: float) -> list[uuid.UUID]:
+        """Ids of rows written more than `older_than_s` seconds ago (a registration in flight is younger)."""
         async with self._pool(country).acquire() as conn:
-            return [r["id"] for r in await conn.fetch("SELECT id FROM participant_personal")]
+            rows = await conn.fetch(
+                "SELECT id FROM participant_personal WHERE updated_at < now() - make_interval(secs => $1)",
+                older_than_s,
+            )
+        return [r["id"] for r in rows]

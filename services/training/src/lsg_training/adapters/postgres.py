@@ -593,6 +593,9 @@ async def retention_candidates(conn: Conn) -> list[Row]:
     )
 
 
-async def participant_ids(conn: Conn, ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
-    rows = await conn.fetch("SELECT id FROM participants WHERE id = ANY($1::uuid[])", list(ids))
+async def resident_ids(conn: Conn, country: str, ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    """Of `ids`, those whose personal fields the main database says are in `country`'s personal database."""
+    rows = await conn.fetch(
+        "SELECT id FROM participants WHERE id = ANY($1::uuid[]) AND residence = $2", list(ids), country
+    )
     return {r["id"] for r in rows}

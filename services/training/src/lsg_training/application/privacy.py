@@ -278,6 +278,7 @@ async def retention(
                 local_ids=due,
                 confirm=False,
             )
+    counts["orphaned_personal_records"] = await residency.orphans(tx.conn)
     if audit_identity_days is not None:
         counts["audit_rows"] = counts.get("audit_rows", 0) + await audit.anonymise(
             tx.conn, audit_identity_days, now=now or datetime.combine(today, datetime.min.time(), UTC)

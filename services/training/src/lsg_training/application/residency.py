@@ -14,7 +14,9 @@ from typing import Any, Protocol
 
 import asyncpg
 
+from lsg_shared.db import Conn
 from lsg_shared.uow import Transaction, UnitOfWork
+from lsg_training.adapters import postgres as repo
 from lsg_training.domain.privacy import PERSONAL_FIELDS, SEALED_FIELDS, sealed
 
 
@@ -26,6 +28,7 @@ class PersonalStore(Protocol):
     async def put(self, country: str, participant_id: uuid.UUID, fields: Mapping[str, Any]) -> None: ...
     async def get_many(self, country: str, ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]: ...
     async def delete(self, country: str, ids: list[uuid.UUID]) -> int: ...
+    async def settled_ids(self, country: str, older_than_s: float) -> list[uuid.UUID]: ...
 
 
 class Residency:
@@ -67,6 +70,20 @@ class Residency:
         assert self.store is not None
         assert country is not None
         return await self.store.delete(country, ids)
+
+    async def orphans(self, conn: Conn, older_than_s: float = 3600) -> int:
+        """Delete rows of the countries' databases that no participant of the main database points at (a
+        registration whose main transaction failed after its personal fields were placed). Returns how many."""
+        if self.store is None:
+            return 0
+        removed = 0
+        for country in ("LV", "RU"):
+            if not self.store.holds(country):
+                continue
+            ids = await self.store.settled_ids(country, older_than_s)
+            kept = await repo.resident_ids(conn, country, ids)
+            removed += await self.store.delete(country, [i for i in ids if i not in kept])
+        return removed
 
     async def fill(self, rows: Iterable[Any]) -> list[dict[str, Any]]:
         """Rows as dicts, with the personal fields of residents of a personal database read back from it."""
