@@ -294,7 +294,7 @@ def fuzz_test(service: str) -> Any:
     """test_<service>: one test per operation of the service's OpenAPI, each sending to the running app."""
     if service in BROKEN:
 
-        def broken(services: Services) -> None:
+        def broken() -> None:
             raise AssertionError(f"{service}: the app could not be built: {BROKEN[service]!r}") from BROKEN[service]
 
         return broken
@@ -302,7 +302,7 @@ def fuzz_test(service: str) -> Any:
     schema = schemathesis.openapi.from_dict(OPENAPI[service], config=schemathesis_config())
 
     @schema.parametrize()
-    def test(case: schemathesis.Case, services: Services) -> None:
+    def test(case: schemathesis.Case[Any], services: Services) -> None:
         case.call_and_validate(app=services.get(service))
 
     return test
