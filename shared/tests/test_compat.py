@@ -96,3 +96,16 @@ def test_openapi_operation_removed_and_response_field_removed() -> None:
     changes = compat.openapi_breaking_changes(old, new)
     assert "/v1/y: path removed" in changes
     assert "GET /v1/x 200 response $.a: property removed" in changes
+
+
+def test_an_error_documented_as_problem_json_is_a_correction_not_a_removal() -> None:
+    def spec(responses: dict[str, object]) -> dict[str, object]:
+        return {"paths": {"/v1/things": {"get": {"responses": responses}}}}
+
+    json_body = {"content": {"application/json": {"schema": {"type": "object"}}}}
+    problem = {"content": {"application/problem+json": {"schema": {"type": "object"}}}}
+    old = spec({"200": json_body, "422": json_body})
+    assert compat.openapi_breaking_changes(old, spec({"200": json_body, "422": problem})) == []
+    assert compat.openapi_breaking_changes(old, spec({"200": problem, "422": problem})) == [
+        "GET /v1/things 200: JSON response removed"
+    ]

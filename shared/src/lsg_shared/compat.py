@@ -185,9 +185,15 @@ def openapi_breaking_changes(old: Schema, new: Schema) -> list[str]:
                 new_resp = new_op.get("responses", {}).get(status)
                 if old_schema is None or new_resp is None:
                     continue
-                new_schema = new_resp.get("content", {}).get("application/json", {}).get("schema")
+                new_content = new_resp.get("content", {})
+                new_schema = new_content.get("application/json", {}).get("schema")
                 if new_schema is None:
-                    out.append(f"{method.upper()} {path} {status}: JSON response removed")
+                    # Not removals: an error documented as FastAPI's JSON that the service has always answered as
+                    # application/problem+json (the document corrected), and a body the old document did not
+                    # describe at all (`{}`: a route returning a plain Response, now with its real media type).
+                    corrected = status.startswith(("4", "5")) and "application/problem+json" in new_content
+                    if not (corrected or old_schema == {}):
+                        out.append(f"{method.upper()} {path} {status}: JSON response removed")
                     continue
                 out += [
                     f"{method.upper()} {path} {status} response {c}"

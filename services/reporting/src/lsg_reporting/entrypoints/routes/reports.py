@@ -15,12 +15,18 @@ from lsg_reporting.entrypoints.schemas import as_of_param
 from lsg_shared.deps import RuntimeDep
 from lsg_shared.inputs import SafeText
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 PUBLIC_READS = ("GET /v1/reports/progress.xlsx", "GET /v1/reports/progress.csv", "GET /v1/reports/iati.xml")
 AS_OF = Query(None, description="The figures as they stood on this date (or time)")
 
 
-@router.get("/progress.xlsx", summary="Programme progress report (XLSX)")
+@router.get(
+    "/progress.xlsx",
+    summary="Programme progress report (XLSX)",
+    response_class=Response,
+    responses={200: {"content": {XLSX: {"schema": {"type": "string", "format": "binary"}}}}},
+)
 async def progress_xlsx(catalogue: CatalogueDep, rt: RuntimeDep, as_of: SafeText | None = AS_OF) -> Response:
     moment = as_of_param(as_of)
     items = await reports.progress(rt.uow, catalogue, moment)
@@ -32,7 +38,12 @@ async def progress_xlsx(catalogue: CatalogueDep, rt: RuntimeDep, as_of: SafeText
     )
 
 
-@router.get("/progress.csv", summary="Programme progress report (CSV, UTF-8)")
+@router.get(
+    "/progress.csv",
+    summary="Programme progress report (CSV, UTF-8)",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
 async def progress_csv(catalogue: CatalogueDep, rt: RuntimeDep, as_of: SafeText | None = AS_OF) -> Response:
     items = await reports.progress(rt.uow, catalogue, as_of_param(as_of))
     return Response(
@@ -45,6 +56,8 @@ async def progress_csv(catalogue: CatalogueDep, rt: RuntimeDep, as_of: SafeText 
 @router.get(
     "/iati.xml",
     summary="The programme as an IATI 2.03 activity: organisations, countries, budget, transactions, results",
+    response_class=Response,
+    responses={200: {"content": {"application/xml": {"schema": {"type": "string"}}}}},
 )
 async def iati_xml(catalogue: CatalogueDep, rt: RuntimeDep, as_of: SafeText | None = AS_OF) -> Response:
     activity = await iati.activity(rt.uow, catalogue, as_of_param(as_of))

@@ -16,7 +16,12 @@ from lsg_training.entrypoints.schemas import ParticipantIds, ParticipantIn, Part
 router = APIRouter(prefix="/v1", tags=["participants"])
 
 
-@router.post("/participants", status_code=201, summary="Register a participant")
+@router.post(
+    "/participants",
+    status_code=201,
+    summary="Register a participant",
+    responses={200: {"description": "Registered already (the same identity): the participant as stored"}},
+)
 async def create_participant(
     body: ParticipantIn,
     rt: RuntimeDep,

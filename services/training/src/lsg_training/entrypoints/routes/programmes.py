@@ -23,7 +23,12 @@ def _rule(rule: CompletionRuleIn) -> CompletionRule:
     return CompletionRule.model_validate(rule.model_dump())
 
 
-@router.post("/programmes", status_code=201, summary="Create a programme (admin)")
+@router.post(
+    "/programmes",
+    status_code=201,
+    summary="Create a programme (admin)",
+    responses={200: {"description": "A repeat of the same request: the programme as it is"}},
+)
 async def create_programme(body: ProgrammeIn, rt: RuntimeDep, who: Admin, response: Response) -> dict[str, Any]:
     """Create a programme with its modules. Repeating the same request answers 200 with the same programme."""
     new = NewProgramme(
