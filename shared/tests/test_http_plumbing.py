@@ -191,3 +191,12 @@ async def test_chunked_json_body_over_limit_is_the_documented_413_not_fastapis_4
     assert problem["type"].endswith("/too-large")
     assert problem["errors"][0]["field"] == "body"
     assert problem["instance"] == "/things"
+
+
+async def test_a_body_that_is_not_utf8_is_a_400_problem_naming_the_body(client: httpx.AsyncClient) -> None:
+    r = await client.post(
+        "/things", content=b'{"name": "\xff\xfe", "score": 1}', headers={**AUTH, "content-type": "application/json"}
+    )
+    assert r.status_code == 400, r.text
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.json()["errors"][0]["field"] == "body"

@@ -198,6 +198,16 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:
+            # FastAPI's own 400: a body it could not read as the route's media type (not UTF-8, say)
+            return problem_response(
+                400,
+                "Malformed body",
+                "The request body could not be read (is it UTF-8 in the declared content type?).",
+                type_="malformed-body",
+                instance=request.url.path,
+                errors=[{"field": "body", "message": str(exc.detail)}],
+            )
         return problem_response(
             exc.status_code,
             str(exc.detail) if exc.status_code != 404 else "Not found",
