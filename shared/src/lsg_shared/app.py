@@ -70,7 +70,7 @@ def build_app(
     description: str,
     version: str = "0.1.0",
     routers: Sequence[APIRouter] = (),
-    register_consumers: Callable[[Runtime], None] | None = None,
+    register_consumers: Callable[[Runtime], object] | None = None,
     on_startup: Sequence[Hook] = (),
     background: Sequence[Hook] = (),
     on_shutdown: Sequence[Hook] = (),
