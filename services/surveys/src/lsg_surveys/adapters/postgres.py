@@ -200,8 +200,9 @@ async def find_response_by_submissions(conn: Conn, campaign_id: str, submission_
 
 _INSERT_RESPONSE = """
     INSERT INTO survey_responses (response_id, campaign_id, respondent_key, place, age_band, gender, answers,
-        free_text, respondent_name, respondent_phone, source, submitted_at, recorded_by, age_range, mapping_version)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+        free_text, respondent_name, respondent_phone, source, submitted_at, recorded_by, age_range, mapping_version,
+        respondent_ref, residence)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
 """
 
 
@@ -222,6 +223,8 @@ def _response_args(campaign_id: str, response_id: uuid.UUID, r: PreparedResponse
         recorded_by,
         r.age_range,
         r.mapping_version,
+        r.ref,
+        r.residence,
     )
 
 
@@ -260,7 +263,8 @@ async def correct_response(
             free_text = CASE WHEN erased_at IS NULL THEN $6::jsonb ELSE NULL END,
             respondent_name = CASE WHEN erased_at IS NULL THEN COALESCE($7::text, respondent_name) ELSE NULL END,
             respondent_phone = CASE WHEN erased_at IS NULL THEN COALESCE($8::text, respondent_phone) ELSE NULL END,
-            submitted_at = $9, corrected_at = $10, version = version + 1, age_range = $11, mapping_version = $12
+            submitted_at = $9, corrected_at = $10, version = version + 1, age_range = $11, mapping_version = $12,
+            respondent_ref = CASE WHEN erased_at IS NULL THEN COALESCE($13::text, respondent_ref) ELSE NULL END
         WHERE response_id = $1
         RETURNING response_id, respondent_key, version
         """,
@@ -276,6 +280,7 @@ async def correct_response(
         corrected_at,
         r.age_range,
         r.mapping_version,
+        r.ref,
     )
     assert row is not None  # the caller found this response in the same transaction
     return row
@@ -294,26 +299,115 @@ async def get_response(conn: Conn, campaign_id: str, response_id: uuid.UUID) -> 
     return row
 
 
-async def erase(conn: Conn, *, keys: list[str], response_ids: list[uuid.UUID], requested_by: str) -> int:
+async def erase_responses(conn: Conn, *, keys: list[str], response_ids: list[uuid.UUID]) -> list[asyncpg.Record]:
     """Blank the personal columns and cut the link to the identity; closed answers (the aggregates' source)
-    stay. The respondent key is replaced by a random tombstone so a later wave cannot re-link the person."""
-    rows = await conn.fetch(
+    stay. The respondent key is replaced by a random tombstone so a later wave cannot re-link the person.
+    Returns the erased responses' ids and residence (where their personal fields were, to delete them there)."""
+    rows: list[asyncpg.Record] = await conn.fetch(
         """
         UPDATE survey_responses SET respondent_name = NULL, respondent_phone = NULL, free_text = NULL,
+            respondent_ref = NULL,
             respondent_key = 'rk_erased_' || md5(gen_random_uuid()::text), erased_at = now()
         WHERE respondent_key = ANY($1::text[]) OR response_id = ANY($2::uuid[])
-        RETURNING response_id
+        RETURNING response_id, residence
         """,
         keys,
         response_ids,
     )
+    return rows
+
+
+async def erase(
+    conn: Conn, *, keys: list[str], response_ids: list[uuid.UUID], requested_by: str
+) -> list[asyncpg.Record]:
+    """`erase_responses`, recorded in ``survey_erasures`` (who asked, how many; never whom). Returns the
+    erased responses (id and residence)."""
+    rows = await erase_responses(conn, keys=keys, response_ids=response_ids)
     await conn.execute(
         "INSERT INTO survey_erasures (erasure_id, requested_by, responses) VALUES ($1, $2, $3)",
         uuid.uuid4(),
         requested_by,
         len(rows),
     )
-    return len(rows)
+    return rows
+
+
+# --- privacy: erasure by request, access, retention, residency --------------------------------------------
+
+_PERSON_COLUMNS = (
+    "r.response_id, r.campaign_id, r.respondent_key, r.place, r.place->>'country' AS country, r.age_band, r.age_range,"
+    " r.gender, r.answers, r.free_text, r.respondent_name, r.respondent_phone, r.respondent_ref, r.residence,"
+    " r.source, r.version, r.submitted_at, r.recorded_at, r.corrected_at, r.recorded_by"
+)
+
+
+async def living_respondents(conn: Conn) -> list[asyncpg.Record]:
+    """Every response not erased (its personal fields, or where they are): what a subject token may meet."""
+    rows: list[asyncpg.Record] = await conn.fetch(
+        f"SELECT {_PERSON_COLUMNS} FROM survey_responses r WHERE r.erased_at IS NULL ORDER BY r.recorded_at"
+    )
+    return rows
+
+
+async def responses_by(conn: Conn, keys: list[str], response_ids: list[uuid.UUID]) -> list[asyncpg.Record]:
+    """The living responses with one of `keys` or `response_ids`, with their campaign's title and questions."""
+    rows: list[asyncpg.Record] = await conn.fetch(
+        f"""
+        SELECT {_PERSON_COLUMNS}, c.title AS campaign_title, c.questions AS campaign_questions,
+            COALESCE((SELECT array_agg(s.submission_id ORDER BY s.received_at)
+                      FROM survey_submissions s WHERE s.response_id = r.response_id), '{{}}') AS submission_ids
+        FROM survey_responses r JOIN survey_campaigns c USING (campaign_id)
+        WHERE r.erased_at IS NULL AND (r.respondent_key = ANY($1::text[]) OR r.response_id = ANY($2::uuid[]))
+        ORDER BY r.submitted_at, r.response_id
+        """,
+        keys,
+        response_ids,
+    )
+    return rows
+
+
+async def record_privacy_erasure(conn: Conn, request_id: str, requested: str, counts: dict[str, int]) -> bool:
+    """False when this request id was carried out before."""
+    status: str = await conn.execute(
+        "INSERT INTO survey_privacy_erasures (request_id, requested, counts) VALUES ($1, $2, $3) "
+        "ON CONFLICT (request_id) DO NOTHING",
+        request_id,
+        requested,
+        counts,
+    )
+    return status.endswith(" 1")
+
+
+async def retention_candidates(conn: Conn) -> list[asyncpg.Record]:
+    """Living responses that still hold personal fields, with the day their campaign closed (null: open)."""
+    rows: list[asyncpg.Record] = await conn.fetch(
+        """
+        SELECT r.response_id, c.closed_at FROM survey_responses r JOIN survey_campaigns c USING (campaign_id)
+        WHERE r.erased_at IS NULL AND c.closed_at IS NOT NULL
+          AND (r.residence IS NOT NULL OR r.respondent_name IS NOT NULL OR r.respondent_phone IS NOT NULL
+               OR r.respondent_ref IS NOT NULL OR r.free_text IS NOT NULL)
+        """
+    )
+    return rows
+
+
+async def residence_of(conn: Conn, response_id: uuid.UUID) -> tuple[str | None, bool]:
+    """Where a response's personal fields are (None: here) and whether they were erased."""
+    row = await conn.fetchrow(
+        "SELECT residence, erased_at IS NOT NULL AS erased FROM survey_responses WHERE response_id = $1", response_id
+    )
+    return (row["residence"], row["erased"]) if row is not None else (None, False)
+
+
+async def resident_ids(conn: Conn, country: str, ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of `ids` are living responses whose personal fields are in `country`'s database."""
+    rows = await conn.fetch(
+        "SELECT response_id FROM survey_responses WHERE residence = $1 AND erased_at IS NULL "
+        "AND response_id = ANY($2::uuid[])",
+        country,
+        ids,
+    )
+    return {r["response_id"] for r in rows}
 
 
 # --- gatherings -----------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from lsg_shared.uow import UnitOfWork
 from lsg_surveys.adapters import postgres as repo
 from lsg_surveys.application.errors import Invalid
+from lsg_surveys.application.residency import residency_of
 from lsg_surveys.domain.model import FieldError, bad_text
 from lsg_surveys.domain.privacy import Pseudonymizer
 
@@ -50,4 +51,8 @@ async def erase(uow: UnitOfWork, pseudonymizer: Pseudonymizer, request: ErasureR
             pseudonymizer.respondent_key(name=request.name, settlement_code=request.settlement_code, fallback="")
         )
     async with uow.begin() as tx:
-        return await repo.erase(tx.conn, keys=keys, response_ids=response_ids, requested_by=requested_by)
+        rows = await repo.erase(tx.conn, keys=keys, response_ids=response_ids, requested_by=requested_by)
+        # The country databases' rows go too (in the transaction's time: a failure after it leaves nothing
+        # there to restore, and a repeated request erases the rest).
+        await residency_of(uow).forget(rows)
+        return len(rows)

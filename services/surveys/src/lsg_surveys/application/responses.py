@@ -17,6 +17,7 @@ from lsg_surveys.adapters import postgres as repo
 from lsg_surveys.application.campaigns import CampaignDefinitions, Clock, authorise, lock_open, utc_now, writable
 from lsg_surveys.application.campaigns import get as get_campaign
 from lsg_surveys.application.errors import Invalid, NotFound
+from lsg_surveys.application.residency import residency_of
 from lsg_surveys.domain.model import Campaign, FieldError
 from lsg_surveys.domain.privacy import Pseudonymizer
 from lsg_surveys.domain.responses import PreparedResponse, ResponseInput, RowResult, prepare, prepare_raw
@@ -208,7 +209,7 @@ async def _record(
                 events.append(uow.event(_recorded(campaign, rid, r)))
             else:
                 outcomes[pos] = StoredOutcome("duplicate", holders[sid], r.row)
-        await repo.insert_responses(conn, cid, fresh, recorded_by)
+        await repo.insert_responses(conn, cid, await residency_of(uow).place(fresh), recorded_by)
         for pos, sid in repeats:
             holder = first[sid][1] if sid in claimed else holders[sid]
             outcomes[pos] = StoredOutcome("duplicate", holder, prepared[pos].row)
@@ -250,7 +251,8 @@ async def _store_one(
         return StoredOutcome("duplicate", holder, r.row), None
     now = clock()
     if target is not None:
-        row = await repo.correct_response(conn, target, r, now)
+        stored = await residency_of(uow).place_edit(conn, target, r)
+        row = await repo.correct_response(conn, target, stored, now)
         corrected = SurveyResponseCorrected(
             campaign_id=cid,
             response_id=str(target),
@@ -265,7 +267,8 @@ async def _store_one(
             corrected_at=now,
         )
         return StoredOutcome("corrected", target, r.row), uow.event(corrected)
-    await repo.insert_response(conn, cid, response_id, r, recorded_by)
+    [(_, stored_r)] = await residency_of(uow).place([(response_id, r)])
+    await repo.insert_response(conn, cid, response_id, stored_r, recorded_by)
     # An edit whose original never reached us: remember the original's ids so it is a repeat if it comes.
     await repo.add_submission_aliases(conn, cid, response_id, r.replaces)
     return StoredOutcome("recorded", response_id, r.row), uow.event(_recorded(campaign, response_id, r))
@@ -278,4 +281,5 @@ async def get(uow: UnitOfWork, campaign_id: str, response_id: uuid.UUID, actor: 
         row = await repo.get_response(conn, campaign_id, response_id)
     if row is None:
         raise NotFound("response", response_id)
-    return row
+    [filled] = await residency_of(uow).fill([row])
+    return filled

@@ -79,6 +79,8 @@ class PreparedResponse:
     row: int | None = None
     age_range: str | None = None
     mapping_version: int | None = None
+    ref: str | None = None  # personal: the external respondent id (matched by an erasure request's ref token)
+    residence: str | None = None  # set when the personal fields went to a country's personal database
 
     def closed_answers(self, campaign: Campaign) -> list[ClosedAnswer]:
         """The publishable answers in questionnaire order (free text excluded by construction)."""
@@ -190,6 +192,7 @@ def prepare(
             free_text=clean.free_text,
             name=respondent.name,
             phone=respondent.phone,
+            ref=respondent.ref.strip() if respondent.ref and respondent.ref.strip() else None,
             submitted_at=(data.submitted_at or now or datetime.now(UTC)).astimezone(UTC),
             source=source,
             generated_id=generated,

@@ -12,7 +12,7 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from lsg_events.base import ParticipantCount
 from lsg_events.geography import Place
@@ -310,3 +310,36 @@ class WebhookSecretOut(BaseModel):
     secret: str = Field(description="Shown once: give it to Kobo's REST service (header or basic-auth password)")
     url: str
     header: str
+
+
+SubjectToken = Annotated[
+    str, Field(pattern=r"^ps_[0-9a-f]{64}$", description="A subject token (lsg_shared.privacy): ps_ + 64 hex digits")
+]
+LocalId = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.:-]+$")]
+
+
+class PrivacyRequestIn(RequestModel):
+    """Whose data: subject tokens (``lsg_shared.privacy.subject_tokens``, as ``lsg-admin person`` makes them) and
+    or this service's response ids or pseudonymous respondent keys. Never a name: tokens are keyed hashes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    subject_tokens: list[SubjectToken] = Field(default_factory=list, max_length=50)
+    local_ids: list[LocalId] = Field(
+        default_factory=list, max_length=1000, description="Response ids (UUID) or respondent keys (rk_...)"
+    )
+
+    @model_validator(mode="after")
+    def _someone(self) -> PrivacyRequestIn:
+        if not self.subject_tokens and not self.local_ids:
+            raise ValueError("give subject_tokens or local_ids")
+        return self
+
+
+class PrivacyErasureIn(PrivacyRequestIn):
+    request_id: str | None = Field(None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")
+
+
+class PrivacyErasureOut(BaseModel):
+    request_id: str
+    erased: dict[str, int] = Field(description="Counts per category (responses, personal_records, audit_rows)")

@@ -9,7 +9,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from lsg_surveys.entrypoints.routes import campaigns, erasure, forms, gatherings, imports, mappings, responses, webhooks
+from lsg_surveys.entrypoints.routes import (
+    campaigns,
+    erasure,
+    forms,
+    gatherings,
+    imports,
+    mappings,
+    privacy,
+    responses,
+    webhooks,
+)
 
 PUBLIC_READS = frozenset(
     {
@@ -21,7 +31,7 @@ PUBLIC_READS = frozenset(
 
 # One router holding every resource's routes (each already carries its /v1 prefix and tag).
 router = APIRouter()
-for module in (campaigns, forms, responses, imports, mappings, webhooks, gatherings, erasure):
+for module in (campaigns, forms, responses, imports, mappings, webhooks, gatherings, erasure, privacy):
     router.routes.extend(module.router.routes)
 
 __all__ = ["PUBLIC_READS", "router"]
