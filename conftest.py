@@ -17,7 +17,7 @@ def _no_writes_to_the_shared_registry_topics(monkeypatch: pytest.MonkeyPatch) ->
     """A test that publishes to a topic of the registry on `make run`'s broker fails: `make run`'s services
     consume those topics there, so they would count the test's events (issue 23: the browser test once fed
     thousands of them to `make run`'s reporting). Tests run on a broker of their own (the ``infra`` fixture's,
-    ``$LSG_TEST_KAFKA_PORT``, 29192) or a private one; this guard catches code that falls back to the default
+    ``$LSG_TEST_KAFKA_PORT``, 29992) or a private one; this guard catches code that falls back to the default
     bootstrap address. Producers in subprocesses are not seen; theirs are given the tests' broker."""
     from lsg_local.stack import LocalStack
 

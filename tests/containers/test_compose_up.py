@@ -25,6 +25,8 @@ from typing import Any
 
 import pytest
 
+from lsg_local.testing import container_engine_answers
+
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,8 +75,8 @@ def _project_objects(project: str) -> tuple[list[str], list[str]]:
 
 @pytest.fixture(scope="module")
 def project() -> Iterator[str]:
-    if shutil.which("podman") is None:
-        pytest.skip("podman is not installed (make test-containers sets it up)")
+    if shutil.which("podman") is None or not container_engine_answers():
+        pytest.skip("no Podman engine answers (DOCKER_HOST); `make test-containers` sets it up and runs this")
     for image in (
         "localhost/lsg-kafka:latest",
         "localhost/lsg-postgres:latest",

@@ -86,10 +86,11 @@ class LocalStack:
         return self.info()
 
     def test_kafka(self) -> KafkaProcess:
-        """The tests' own broker (``$LSG_TEST_KAFKA_PORT``, 29192), beside `make run`'s: the services consume
+        """The tests' own broker (``$LSG_TEST_KAFKA_PORT``, 29992), beside `make run`'s: the services consume
         the registry's fixed topic names, so tests on `make run`'s broker would feed it their events."""
-        port = _env_int("LSG_TEST_KAFKA_PORT", 29192)
-        return KafkaProcess(port, port + 1, self.base_dir / "test-kafka", self.base_dir / "logs" / "test-kafka")
+        port = _env_int("LSG_TEST_KAFKA_PORT", 29992)
+        folder = f"test-kafka-{port}"
+        return KafkaProcess(port, port + 1, self.base_dir / folder, self.base_dir / "logs" / folder)
 
     def ensure_test_started(self, timeout: float = 120) -> tuple[str, str]:
         """PostgreSQL (shared: tests use fresh databases) and the tests' own broker; (bootstrap, admin DSN)."""
