@@ -31,6 +31,7 @@ class ReportingSettings(ServiceSettings):
     )
     consumer_session_timeout_ms: int = Field(10_000, ge=6_000, description="Kafka group session timeout")
     catalogue_path: str | None = Field(None, description="Indicator catalogue YAML (default: the shipped one)")
+    workplan_path: str | None = Field(None, description="Work plan YAML (default: the shipped one)")
     publish_figures: bool = Field(True, description="Publish indicator.updated for figures that changed")
     publish_interval_s: float = Field(2.0, gt=0, description="Pause between indicator.updated publication runs")
     publish_max_delay_s: float = Field(

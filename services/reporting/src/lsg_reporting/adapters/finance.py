@@ -153,6 +153,15 @@ async def report_states(conn: Conn) -> dict[str, str]:
     return {r["period_id"]: r["status"] for r in await conn.fetch("SELECT period_id, status FROM period_report")}
 
 
+async def report_approvals(conn: Conn) -> dict[str, date]:
+    """Approved periods and the (UTC) day of their approval."""
+    rows = await conn.fetch(
+        "SELECT period_id, (approved_at AT TIME ZONE 'UTC')::date AS day FROM period_report"
+        " WHERE status = 'approved' AND approved_at IS NOT NULL"
+    )
+    return {r["period_id"]: r["day"] for r in rows}
+
+
 async def lock_reports(conn: Conn) -> None:
     """Serialise whatever reads the periods' states to place an entry against an approval (transaction lock)."""
     await conn.execute("SELECT pg_advisory_xact_lock($1)", _BUDGET_LOCK + 1)

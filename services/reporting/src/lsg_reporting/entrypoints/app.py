@@ -17,6 +17,7 @@ from lsg_reporting.application.figures import FigurePublisher
 from lsg_reporting.application.period_reports import Renderers
 from lsg_reporting.application.rebuild import RebuildRuns
 from lsg_reporting.domain import catalogue as catalogue_mod
+from lsg_reporting.domain import workplan as workplan_mod
 from lsg_reporting.domain.rules import Extractor
 from lsg_reporting.entrypoints.consumers import subscribe_aggregator
 from lsg_reporting.entrypoints.routes import (
@@ -28,6 +29,7 @@ from lsg_reporting.entrypoints.routes import (
     period_reports,
     rebuild,
     reports,
+    workplan,
 )
 from lsg_reporting.settings import ReportingSettings
 from lsg_shared.app import build_app
@@ -41,11 +43,12 @@ TAGS = [
     {"name": "deliverables", "description": "Printed and published deliverables no other service records"},
     {"name": "money", "description": "Budget versions, expenditure, first-level control and burn"},
     {"name": "period reports", "description": "Reporting periods, their reports' workflow and lock, XLSX and PDF"},
+    {"name": "workplan", "description": "Work packages, activities, deliverables, milestones, slippage and burn"},
     {"name": "admin", "description": "Rebuild of every figure from the topics"},
     {"name": "operations", "description": "Health and metrics"},
 ]
 # Every operation open without a token (suppressed figures only); the route-access test reads this list.
-PUBLIC_READS = (*indicators.PUBLIC_READS, *reports.PUBLIC_READS)
+PUBLIC_READS = (*indicators.PUBLIC_READS, *reports.PUBLIC_READS, *workplan.PUBLIC_READS)
 PUBLIC_ROUTES = dashboard.PUBLIC_ROUTES
 
 
@@ -71,6 +74,7 @@ async def _refused(request: Request, exc: Exception) -> JSONResponse:
 def create_app(settings: ReportingSettings | None = None) -> FastAPI:
     settings = settings or ReportingSettings()
     catalogue = catalogue_mod.load(settings.catalogue_path)
+    plan = workplan_mod.load(catalogue, settings.workplan_path)
     extractor = Extractor(catalogue)
     aggregator = Aggregator(extractor)
     publisher = FigurePublisher(
@@ -112,6 +116,7 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
             budget.router,
             expenditure.router,
             period_reports.router,
+            workplan.router,
             rebuild.router,
             dashboard.router,
         ],
@@ -122,6 +127,7 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
     )
     app.add_exception_handler(ReportingError, _refused)
     app.state.catalogue = catalogue
+    app.state.workplan = plan
     app.state.extractor = extractor
     app.state.publisher = publisher
     app.state.rebuilds = RebuildRuns()

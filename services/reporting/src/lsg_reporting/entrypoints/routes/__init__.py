@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from lsg_reporting.domain.catalogue import Catalogue
+from lsg_reporting.domain.workplan import WorkPlan
 
 
 def catalogue(request: Request) -> Catalogue:
@@ -15,3 +16,11 @@ def catalogue(request: Request) -> Catalogue:
 
 
 CatalogueDep = Annotated[Catalogue, Depends(catalogue)]
+
+
+def loaded_workplan(request: Request) -> WorkPlan:
+    loaded: WorkPlan = request.app.state.workplan
+    return loaded
+
+
+WorkPlanDep = Annotated[WorkPlan, Depends(loaded_workplan)]

@@ -10,8 +10,8 @@ from typing import Any
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from lsg_reporting.application import expenditure
-from lsg_reporting.entrypoints.routes import CatalogueDep
+from lsg_reporting.application import expenditure, workplan
+from lsg_reporting.entrypoints.routes import CatalogueDep, WorkPlanDep
 from lsg_reporting.entrypoints.schemas import ExpenditureIn, VerificationIn, entry_json
 from lsg_shared.deps import Admin, Editor, Limit, Offset, RuntimeDep, Viewer
 from lsg_shared.inputs import SafeText
@@ -92,6 +92,14 @@ async def list_entries(
     return {"items": [entry_json(r) for r in rows]}
 
 
-@router.get("/burn", summary="Spent vs budget per partner, category, work package and month; time %; forecast")
-async def burn(catalogue: CatalogueDep, rt: RuntimeDep, _: Viewer, on: date | None = None) -> dict[str, Any]:
-    return await expenditure.burn(rt.uow, catalogue, on)
+@router.get(
+    "/burn",
+    summary="Spent vs budget per partner, category, work package and month; time %; output progress %; forecast",
+)
+async def burn(
+    catalogue: CatalogueDep, plan: WorkPlanDep, rt: RuntimeDep, _: Viewer, on: date | None = None
+) -> dict[str, Any]:
+    out = await expenditure.burn(rt.uow, catalogue, on)
+    # the same day's output progress (indicators linked to each work package), forecasts per partner and package
+    out["progress"] = await workplan.burn_progress(rt.uow, catalogue, plan, date.fromisoformat(out["on"]))
+    return out
