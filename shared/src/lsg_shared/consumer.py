@@ -114,8 +114,10 @@ class EventConsumer:
     name: str
     pool: PoolProvider
     publish: dlq.Publish
-    registry: Mapping[str, type[EventData]]
-    handle: Handler
+    # A consumer of a topic that does not carry CloudEvents (the partner door) overrides `process` and uses
+    # `hand_back` and `dead_letter`; it needs neither a registry nor a handler.
+    registry: Mapping[str, type[EventData]] = field(default_factory=dict)
+    handle: Handler = field(default=None)  # type: ignore[assignment]
     handle_batch: BatchHandler | None = None
     retries: int = 3
     backoff_s: float = 0.2
@@ -292,7 +294,19 @@ class EventConsumer:
             if count > new:
                 metrics.EVENTS_CONSUMED.labels(self.name, event_type, "duplicate").inc(count - new)
 
-    # ---- failure paths -------------------------------------------------------------------------------
+    # ---- failure paths (public: subclasses with their own `process` use them) --------------------------
+    async def hand_back(self, exc: BaseException) -> NoReturn:
+        """PostgreSQL or Kafka away: pause (growing), then hand the record back to be fetched again."""
+        await self._hand_back(exc)
+
+    async def dead_letter(self, record: Record, reason: str, detail: str, *, attempts: int = 1) -> None:
+        """Send the record to ``<topic>.dlq`` with the reason (and count it); the consumer goes on."""
+        await self._dead_letter(record, reason, detail, attempts=attempts)
+
+    def recovered(self) -> None:
+        """A record was applied: the next infrastructure pause starts short again."""
+        self._stall = 0
+
     async def _hand_back(self, exc: BaseException) -> NoReturn:
         self._stall += 1
         metrics.CONSUMER_STALLS.labels(self.name).inc()
