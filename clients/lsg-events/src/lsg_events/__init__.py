@@ -11,6 +11,8 @@ from lsg_events.alerts import (
     DeviceHeartbeat,
     DeviceInstalled,
     DeviceStatusChanged,
+    NotificationFailed,
+    NotificationSent,
 )
 from lsg_events.base import EventData
 from lsg_events.envelope import CloudEvent, PoisonMessage, from_kafka
@@ -54,6 +56,8 @@ ALL_EVENTS: tuple[type[EventData], ...] = (
     AlertEscalated,
     AlertResolved,
     AlertCancelled,
+    NotificationSent,
+    NotificationFailed,
     DeliverableRecorded,
     IndicatorUpdated,
     ExpenditureRecorded,
@@ -78,6 +82,8 @@ __all__ = [
     "ConsultationHeld",
     "DeliverableRecorded",
     "DeviceHeartbeat",
+    "NotificationFailed",
+    "NotificationSent",
     "DeviceInstalled",
     "DeviceStatusChanged",
     "EventData",

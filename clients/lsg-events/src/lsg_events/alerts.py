@@ -51,6 +51,11 @@ class EscalationLevel(StrEnum):
     REGIONAL_DUTY_SERVICE = "regional_duty_service"
 
 
+class NotificationChannel(StrEnum):
+    EMAIL = "email"
+    WEBHOOK = "webhook"
+
+
 class DeviceInstalled(EventData):
     event_type: ClassVar[str] = "lv.lsg.device.installed.v1"
     topic: ClassVar[str] = topics.ALERTS
@@ -147,6 +152,12 @@ class AlertAcknowledged(_AlertEvent):
     place: Place
     within_deadline: bool
     note: str | None = None
+    contact_id: str | None = Field(
+        None, description="The contact who acknowledged from a notification's link (a contact id, never a name)"
+    )
+    channel: NotificationChannel | None = Field(
+        None, description="The channel whose message carried the link; null when acknowledged through the API"
+    )
 
 
 class AlertEscalated(_AlertEvent):
@@ -178,3 +189,36 @@ class AlertCancelled(_AlertEvent):
     cancelled_at: datetime
     place: Place
     reason: str | None = None
+
+
+class NotificationSent(_AlertEvent):
+    event_type: ClassVar[str] = "lv.lsg.notification.sent.v1"
+    description: ClassVar[str] = (
+        "A message about an alert was accepted by a channel (an SMTP relay, a webhook) for a contact on the "
+        "escalation ladder. Carries the contact's id, never the address."
+    )
+
+    notification_id: str
+    contact_id: str = Field(description="The contact's id (names and addresses stay encrypted in the service)")
+    channel: NotificationChannel
+    level: EscalationLevel
+    attempt: int = Field(ge=1, description="The attempt on this channel that succeeded (1 = first try)")
+    sent_at: datetime
+
+
+class NotificationFailed(_AlertEvent):
+    event_type: ClassVar[str] = "lv.lsg.notification.failed.v1"
+    description: ClassVar[str] = (
+        "An attempt to send a message about an alert failed; `next` says what the service does about it: retry "
+        "the channel later, try the contact's next channel, the next person on call, or give up (nobody left)."
+    )
+
+    notification_id: str
+    contact_id: str = Field(description="The contact's id (names and addresses stay encrypted in the service)")
+    channel: NotificationChannel
+    level: EscalationLevel
+    attempt: int = Field(ge=1)
+    failed_at: datetime
+    reason: str = Field(description="A machine code: 'connection', 'refused', 'timeout', 'rejected', 'no_channel'")
+    next: Literal["retry", "next_channel", "next_contact", "gave_up"]
+    retry_at: datetime | None = None

@@ -251,6 +251,27 @@ EXAMPLES: dict[type[EventData], EventData] = {
     a.AlertCancelled: a.AlertCancelled(
         alert_id="al-7f3e", cancelled_at=_NOW, place=LUDZA_VILLAGE, reason="false alarm"
     ),
+    a.NotificationSent: a.NotificationSent(
+        alert_id="al-7f3e",
+        notification_id="0b9c6f0e-3f7a-4c55-9a43-5b8f7c1d2e3f",
+        contact_id="4d2a7e61-8c1b-4f0e-9d7a-2b6c5e8f1a90",
+        channel=a.NotificationChannel.EMAIL,
+        level=a.EscalationLevel.SETTLEMENT_ELDER,
+        attempt=1,
+        sent_at=_NOW,
+    ),
+    a.NotificationFailed: a.NotificationFailed(
+        alert_id="al-7f3e",
+        notification_id="0b9c6f0e-3f7a-4c55-9a43-5b8f7c1d2e3f",
+        contact_id="4d2a7e61-8c1b-4f0e-9d7a-2b6c5e8f1a90",
+        channel=a.NotificationChannel.EMAIL,
+        level=a.EscalationLevel.SETTLEMENT_ELDER,
+        attempt=1,
+        failed_at=_NOW,
+        reason="connection",
+        next="retry",
+        retry_at=_NOW,
+    ),
     r.DeliverableRecorded: r.DeliverableRecorded(
         deliverable_id="del-handbook-lv",
         kind="handbook_elders",
