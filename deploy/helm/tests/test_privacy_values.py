@@ -66,3 +66,32 @@ def test_per_country_urls_subject_key_and_retention_reach_training(render: Any) 
 def test_without_the_settings_nothing_changes(render: Any) -> None:
     env = _env(render(), "Deployment", "lsg-training")
     assert not [n for n in env if "PERSONAL_DATABASE_URL" in n or "PRIVACY" in n or "IDENTITY_RETENTION" in n]
+
+
+SURVEYS_RESIDENCY = [
+    "components.surveys.personalDatabases.LV.existingSecret=lsg-surveys-personal-lv",
+    "components.surveys.personalDatabases.LV.key=dsn",
+    "components.surveys.personalDatabases.RU.existingSecret=lsg-surveys-personal-ru",
+    "components.surveys.personalDatabases.RU.key=dsn",
+    "privacy.subjectKey.existingSecret=lsg-privacy",
+    "privacy.surveysRespondentRetentionDays=730",
+]
+
+
+def test_per_country_urls_and_respondent_retention_reach_surveys(render: Any) -> None:
+    objs = render(sets=SURVEYS_RESIDENCY)
+    for kind, name in (("Deployment", "lsg-surveys"), ("Job", "lsg-surveys-migrate")):
+        env = _env(objs, kind, name)
+        for country in ("LV", "RU"):
+            ref = env[f"LSG_SURVEYS_PERSONAL_DATABASE_URL_{country}"]["valueFrom"]["secretKeyRef"]
+            assert ref == {"name": f"lsg-surveys-personal-{country.lower()}", "key": "dsn"}
+        assert env["LSG_SURVEYS_RESPONDENT_RETENTION_DAYS"]["value"] == "730"
+    training = _env(objs, "Deployment", "lsg-training")
+    assert not [n for n in training if "PERSONAL_DATABASE_URL" in n or n == "LSG_SURVEYS_RESPONDENT_RETENTION_DAYS"]
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.Draft7Validator(SCHEMA).validate({"privacy": {"surveysRespondentRetentionDays": -1}})
+
+
+def test_without_the_settings_surveys_is_unchanged(render: Any) -> None:
+    env = _env(render(), "Deployment", "lsg-surveys")
+    assert not [n for n in env if "PERSONAL_DATABASE_URL" in n or "RESPONDENT_RETENTION" in n]

@@ -146,6 +146,10 @@ Args: dict root, c.
 - name: LSG_TRAINING_PARTICIPANT_RETENTION_DAYS
   value: {{ .trainingParticipantRetentionDays | quote }}
 {{- end }}
+{{- if and (eq $c.name "surveys") .surveysRespondentRetentionDays }}
+- name: LSG_SURVEYS_RESPONDENT_RETENTION_DAYS
+  value: {{ .surveysRespondentRetentionDays | quote }}
+{{- end }}
 {{- end }}
 {{- if $root.Values.audit.trustedProxies }}
 - name: LSG_TRUSTED_PROXIES
