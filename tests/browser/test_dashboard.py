@@ -3,7 +3,8 @@
 The service runs for real (uvicorn in a thread) on a fresh database with a private consumer group; the test
 publishes a simulated programme (`lsg_testkit.programme.generate`, unique event ids) to the topics, waits
 until the API shows the figures, then checks the page: a figure equals the API's, the Russian titles after the
-language switch, the drill-down into a municipality, and saves a screenshot to test-output/dashboard.png.
+language switch, the drill-down into a municipality, the work plan's timeline (every work package, slippage
+marked) and the burn chart per partner (issue 27), and saves a screenshot to test-output/dashboard.png.
 
 The topics are those of a PRIVATE broker of its own (``reporting_kafka``): the service consumes
 the registry's topic names, and on the shared broker `make run`'s reporting would consume this test's events.
@@ -27,12 +28,14 @@ from lsg_reporting.entrypoints.routes import dashboard
 from lsg_reporting.settings import ReportingSettings
 from lsg_shared.settings import KafkaSettings
 from lsg_testkit.programme import generate
+from lsg_testkit.tokens import api_tokens, bearer, grant
 
 pytestmark = [pytest.mark.integration, pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow]
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 OUT = Path(__file__).resolve().parents[2] / "test-output"
 FIGURE = "SD.RESPONDENTS"
+ADMIN = "dash-admin-token"  # to post the budget and two expenditure entries the burn chart draws
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -120,6 +123,36 @@ async def _consumed(dsn: str, group: str, run: str, count: int, timeout: float =
     raise AssertionError(f"{seen} of {count} events consumed after {timeout}s")
 
 
+def _money(base: str) -> None:
+    """A budget and one verified entry per partner, so that the burn chart has lines to draw."""
+    admin = bearer(ADMIN)
+    lines = [
+        {"partner": "LEAD", "category": "staff", "work_package": "WP1", "amount": "102300.00"},
+        {"partner": "LPS", "category": "equipment", "work_package": "WP4", "amount": "102300.00"},
+    ]
+    r = httpx.post(f"{base}/v1/budget/versions", json={"reason": "Grant", "lines": lines}, headers=admin, timeout=10)
+    assert r.status_code == 201, r.text
+    for entry_id, partner, category, wp, day, amount in (
+        ("dash-1", "LEAD", "staff", "WP1", "2025-03-31", "8000.00"),
+        ("dash-2", "LPS", "equipment", "WP4", "2025-06-15", "12000.00"),
+    ):
+        body = {
+            "entry_id": entry_id,
+            "partner": partner,
+            "category": category,
+            "work_package": wp,
+            "spent_on": day,
+            "amount": amount,
+            "currency": "EUR",
+            "vat": "0.00",
+            "invoice_ref": f"INV-{entry_id}",
+            "description": {"lv": "Izdevumi", "ru": "Расходы", "en": "Costs"},
+            "evidence_ref": f"dms://{entry_id}.pdf",
+        }
+        r = httpx.post(f"{base}/v1/expenditure", json=body, headers=admin, timeout=10)
+        assert r.status_code == 201, r.text
+
+
 def _api(base: str) -> dict[str, Any]:
     return {i["code"]: i for i in httpx.get(f"{base}/v1/indicators", timeout=10).json()["indicators"]}
 
@@ -133,6 +166,7 @@ def reporting(database_url: str, reporting_kafka: str, reporting_group: str) -> 
         consumer_group=group,
         publish_interval_s=1.0,
         outbox_poll_interval_s=0.2,
+        api_tokens=api_tokens(grant(ADMIN, "ops", ["admin"])),
     )
     with _Server(_with_dashboard(create_app(settings)), free_ports(1)[0]) as server:
         yield server.url, group
@@ -150,6 +184,8 @@ def test_dashboard_in_chromium(
     api = _api(base)
     assert api[FIGURE]["actual"] >= 1000
     assert api["CA.DEVICES_INSTALLED"]["actual"] >= 35
+
+    _money(base)
 
     page_html = httpx.get(f"{base}/dashboard")
     assert page_html.status_code == 200
@@ -186,6 +222,21 @@ def test_dashboard_in_chromium(
             assert page.locator("#trend svg polyline").count() >= 1
             assert page.locator("#training tbody tr").count() >= 2
 
+            # the work plan's timeline lists every work package, slippage marked as the API says
+            plan = httpx.get(f"{base}/v1/workplan", timeout=10).json()
+            page.wait_for_selector("#plan .gantt-wp", timeout=15_000)
+            wps = page.locator("#plan .gantt-wp").evaluate_all("els => els.map(e => e.dataset.wp)")
+            assert wps == ["WP1", "WP2", "WP3", "WP4"]
+            assert page.locator("#plan .gantt-row").count() == sum(len(w["activities"]) for w in plan["work_packages"])
+            assert page.locator("#plan .gantt-row.slip").count() == sum(
+                a["slipping"] for w in plan["work_packages"] for a in w["activities"]
+            )
+            assert page.locator("#plan .flags li").count() == len(plan["slippage"])
+            # the burn chart: spent vs budget over time per partner
+            assert page.locator("#burn svg polyline[data-partner]").count() == 2
+            assert page.locator("#burn svg line[data-budget]").count() == 2
+            playwright_api.expect(page.locator('#burn tr[data-partner="LPS"]')).to_contain_text("12")
+
             # language switch: the Russian title of the same indicator (from the API) appears
             page.select_option("#lang", "ru")
             title_ru = api[FIGURE]["title"]["ru"]
@@ -193,6 +244,12 @@ def test_dashboard_in_chromium(
             playwright_api.expect(page.locator("html")).to_have_attribute("lang", "ru")
             playwright_api.expect(page.locator("#overview-title")).to_have_text("Обзор программы")
             page.wait_for_selector("body[data-lang=ru]", timeout=15_000)
+            playwright_api.expect(page.locator("#plan-title")).to_have_text("План работ")
+            playwright_api.expect(page.locator("#burn-title")).to_have_text("Расходы и бюджет")
+            playwright_api.expect(page.locator('#plan .gantt-wp[data-wp="WP2"] h3')).to_contain_text(
+                "Социальный диалог"
+            )
+            playwright_api.expect(page.locator('#burn tr[data-partner="LPS"] th')).to_have_text("LPS (Латвия)")
 
             # drill-down: programme -> country -> municipality -> settlements
             page.select_option("#drill-indicator", FIGURE)

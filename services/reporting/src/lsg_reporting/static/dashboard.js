@@ -271,6 +271,148 @@
       }))));
   }
 
+  // ---- work plan: a Gantt-like timeline with slippage, and the burn next to progress (GET /v1/workplan) ----
+  const planUrl = () => {
+    const asOf = new URLSearchParams(location.search).get("as_of");
+    return "/v1/workplan" + (asOf ? `?as_of=${encodeURIComponent(asOf)}` : "");
+  };
+  const dayNo = (iso) => Date.parse(iso + "T00:00:00Z") / 86400000;
+  function pctAlong(plan, iso) {
+    const a = dayNo(plan.programme.start), b = dayNo(plan.programme.end) + 1;
+    return Math.max(0, Math.min(100, (100 * (dayNo(iso) - a)) / (b - a)));
+  }
+  function monthTicks(plan) {
+    const out = [];
+    const d = new Date(plan.programme.start + "T00:00:00Z");
+    while (d <= new Date(plan.programme.end + "T00:00:00Z")) {
+      out.push(d.toISOString().slice(0, 10));
+      d.setUTCMonth(d.getUTCMonth() + 1);
+    }
+    return out;
+  }
+  const monthName = (iso) => new Date(iso + "T00:00:00Z").toLocaleDateString(locale(), { month: "short", timeZone: "UTC" });
+  const dayName = (iso) => new Date(iso + "T00:00:00Z").toLocaleDateString(locale(), { day: "numeric", month: "short", year: "numeric", timeZone: "UTC" });
+
+  function renderPlan(plan) {
+    const box = $("plan");
+    const ticks = monthTicks(plan);
+    const axis = el("div", { class: "gantt-axis", "aria-hidden": "true" },
+      ticks.map((m) => el("span", { class: "tick", "data-left": pctAlong(plan, m) }, monthName(m))));
+    const today = pctAlong(plan, plan.as_of);
+    const wps = el("ol", { class: "gantt" });
+    for (const wp of plan.work_packages) {
+      const rows = el("ol", { class: "gantt-rows" });
+      for (const a of wp.activities) {
+        const marks = a.deliverables.map((d) => el("span", {
+          class: "mark mark-" + d.status, "data-left": pctAlong(plan, d.due), "data-code": d.code,
+          title: `${d.code} ${tr(d.title)} — ${t("due")} ${dayName(d.due)}: ${t("deliverableStatus")[d.status]}` }));
+        rows.append(el("li", { class: "gantt-row" + (a.slipping ? " slip" : ""), "data-activity": a.code },
+          el("span", { class: "gantt-label" }, el("b", {}, a.code + " "), tr(a.title),
+            a.slipping ? el("span", { class: "badge slip-badge" }, t("slipping")) : ""),
+          el("span", { class: "track" },
+            el("span", { class: "span", "data-left": pctAlong(plan, a.start), "data-w": pctAlong(plan, a.end) - pctAlong(plan, a.start) + 100 / 365 }),
+            marks,
+            el("span", { class: "now", "data-left": today })),
+          el("span", { class: "visually-hidden" }, `${dayName(a.start)} – ${dayName(a.end)}; ` +
+            a.deliverables.map((d) => `${d.code} ${t("due")} ${dayName(d.due)}: ${t("deliverableStatus")[d.status]}`).join("; "))));
+      }
+      wps.append(el("li", { class: "gantt-wp" + (wp.slipping ? " slip" : ""), "data-wp": wp.code },
+        el("h3", {}, `${wp.code} ${tr(wp.title)} `,
+          el("span", { class: "badge " + (wp.slipping ? "slip-badge" : "ok-badge") }, wp.slipping ? t("slipping") : t("onPlan"))),
+        rows));
+    }
+    const flags = plan.slippage.map((f) => {
+      const wp = plan.work_packages.find((w) => w.code === f.work_package);
+      const act = wp && wp.activities.find((a) => a.code === f.activity);
+      if (f.kind === "deliverable_overdue") {
+        const d = act && act.deliverables.find((x) => x.code === f.ref);
+        return el("li", { "data-flag": f.ref }, `${f.ref} ${d ? tr(d.title) : ""} — ${t("deliverableStatus").overdue} (${t("due")} ${dayName(f.due)})`);
+      }
+      const ind = act && act.indicators.find((x) => x.code === f.ref);
+      return el("li", { "data-flag": f.ref }, `${ind ? tr(ind.title) : f.ref} — ${t("belowExpected")}: ${fmt(f.actual, 1)} / ${t("expected")} ${fmt(f.expected, 1)}`);
+    });
+    box.replaceChildren(
+      el("p", {}, `${t("asOf")} ${dayName(plan.as_of)} · ${t("outputPct")}: `, el("strong", {}, fmt(plan.output_progress_pct, 1) + " %")),
+      el("div", { class: "gantt-box" }, axis, wps),
+      el("ul", { class: "legend" },
+        ["planned", "delivered", "overdue"].map((k) => el("li", {}, el("span", { class: "mark mark-" + k, "aria-hidden": "true" }), t("deliverableStatus")[k]))),
+      el("h3", {}, t("slippage") + ` (${plan.slippage.length})`),
+      flags.length ? el("ul", { class: "flags" }, flags) : el("p", { class: "empty" }, t("noSlippage")));
+    box.querySelectorAll("[data-left]").forEach((n) => { n.style.left = n.dataset.left + "%"; });
+    box.querySelectorAll("[data-w]").forEach((n) => { n.style.width = Math.min(100, n.dataset.w) + "%"; });
+  }
+
+  const PARTNER_COLORS = { LEAD: "#0b4f8a", LPS: "#a4161a" };
+  function renderBurn(plan) {
+    const b = plan.burn;
+    const box = $("burn");
+    if (!b || Number(b.budget) === 0) { box.replaceChildren(el("p", { class: "empty" }, t("noBudget"))); return; }
+    const ticks = monthTicks(plan);
+    const W = 640, H = 240, L = 64, R = 16, T = 12, B = 28;
+    const max = Math.max(...Object.values(b.partners).map((p) => Math.max(Number(p.budget), Number(p.forecast), ...Object.values(p.months).map(Number))), 1);
+    const x = (i) => L + (i / ticks.length) * (W - L - R);
+    const y = (v) => T + (1 - v / max) * (H - T - B);
+    const svg = svgEl("svg", { viewBox: `0 0 ${W} ${H}`, width: "100%", role: "img", "aria-labelledby": "burn-svg-title" });
+    const title = svgEl("title", { id: "burn-svg-title" });
+    title.textContent = t("burn");
+    svg.append(title);
+    for (let k = 0; k <= 4; k++) {
+      const v = (max * k) / 4;
+      svg.append(svgEl("line", { x1: L, x2: W - R, y1: y(v), y2: y(v), stroke: "#d5dae1" }));
+      const lbl = svgEl("text", { x: L - 6, y: y(v) + 4, "text-anchor": "end" }); lbl.textContent = fmt(v, 0); svg.append(lbl);
+    }
+    ticks.forEach((m, i) => {
+      const lbl = svgEl("text", { x: x(i + 0.5), y: H - 8, "text-anchor": "middle" }); lbl.textContent = monthName(m); svg.append(lbl);
+    });
+    const rows = [];
+    for (const [code, p] of Object.entries(b.partners)) {
+      const color = PARTNER_COLORS[code] || "#5c6570";
+      svg.append(svgEl("line", { x1: L, x2: W - R, y1: y(Number(p.budget)), y2: y(Number(p.budget)), stroke: color, "stroke-dasharray": "6 4", "data-budget": code }));
+      let last = 0;
+      const pts = [[x(0), y(0)]];
+      ticks.forEach((m, i) => {
+        const key = m.slice(0, 7);
+        if (p.months[key] !== undefined) last = Number(p.months[key]);
+        if (key <= plan.as_of.slice(0, 7)) pts.push([x(i + 1), y(last)]);
+      });
+      svg.append(svgEl("polyline", { points: pts.map(([a, c]) => `${a},${c}`).join(" "), fill: "none", stroke: color, "stroke-width": 3, "data-partner": code }));
+      rows.push(el("tr", { "data-partner": code }, el("th", { scope: "row" }, t("partners")[code] || code),
+        el("td", { class: "num" }, fmt(p.budget, 0)), el("td", { class: "num" }, fmt(p.spent, 0)),
+        el("td", { class: "num" }, fmt(p.spent_pct, 1) + " %"), el("td", { class: "num" }, fmt(p.forecast, 0))));
+    }
+    const wpRows = Object.entries(b.work_packages).map(([code, w]) => {
+      const wp = plan.work_packages.find((x) => x.code === code);
+      return el("tr", { "data-wp": code }, el("th", { scope: "row" }, `${code} ${wp ? tr(wp.title) : ""}`),
+        el("td", { class: "num" }, fmt(w.spent_pct, 1) + " %"), el("td", { class: "num" }, fmt(w.time_pct, 1) + " %"),
+        el("td", { class: "num" }, w.output_progress_pct === null ? "—" : fmt(w.output_progress_pct, 1) + " %"));
+    });
+    box.replaceChildren(
+      el("p", { class: "burn-summary" }, `${t("spentPct")}: `, el("strong", {}, fmt(b.spent_pct, 1) + " %"),
+        ` · ${t("timePct")}: `, el("strong", {}, fmt(b.time_pct, 1) + " %"),
+        ` · ${t("outputPct")}: `, el("strong", {}, fmt(b.output_progress_pct, 1) + " %"),
+        ` · ${t("forecast")}: `, el("strong", {}, fmt(b.forecast, 0) + " EUR")),
+      svg,
+      el("ul", { class: "legend" }, Object.keys(b.partners).map((c) => el("li", {}, el("i", { "data-c": PARTNER_COLORS[c] || "#5c6570" }), t("partners")[c] || c))),
+      el("table", {}, el("caption", { class: "note" }, t("partner") + " (EUR)"),
+        el("thead", {}, el("tr", {}, el("th", { scope: "col" }, t("partner")), el("th", { scope: "col", class: "num" }, t("budget")),
+          el("th", { scope: "col", class: "num" }, t("spent")), el("th", { scope: "col", class: "num" }, t("spentPct")),
+          el("th", { scope: "col", class: "num" }, t("forecast")))),
+        el("tbody", {}, rows)),
+      el("table", {}, el("caption", { class: "note" }, t("workPackage")),
+        el("thead", {}, el("tr", {}, el("th", { scope: "col" }, t("workPackage")), el("th", { scope: "col", class: "num" }, t("spentPct")),
+          el("th", { scope: "col", class: "num" }, t("timePct")), el("th", { scope: "col", class: "num" }, t("outputPct")))),
+        el("tbody", {}, wpRows)));
+    box.querySelectorAll(".legend i").forEach((i) => { i.style.background = i.dataset.c; });
+  }
+
+  async function renderWorkplan() {
+    let plan;
+    try { plan = await getJSON(planUrl()); } catch (e) { return; }
+    state.plan = plan;
+    renderPlan(plan);
+    renderBurn(plan);
+  }
+
   function showUpdated() {
     if (state.updatedAt) $("status").textContent = `${t("updated")}: ${state.updatedAt.toLocaleTimeString(locale())}`;
   }
@@ -299,7 +441,7 @@
 
   async function rerenderDetails() {
     const lang = state.lang;
-    await Promise.all([renderDrill(), renderTrend(), renderTraining(), renderDevices()]);
+    await Promise.all([renderDrill(), renderTrend(), renderTraining(), renderDevices(), renderWorkplan()]);
     if (lang === state.lang) document.body.dataset.lang = lang;  // every panel drawn in this language
   }
 
