@@ -7,7 +7,7 @@ export PATH := $(HOME)/.local/bin:$(PATH)
 PYTEST_ARGS ?=
 RUN_ARGS ?=
 
-.PHONY: help install lock infra infra-stop lint contracts chart jaeger test test-unit test-integration run bench clean images test-containers
+.PHONY: help install lock infra infra-stop lint contracts chart jaeger mailpit test test-unit test-integration run bench clean images test-containers
 
 help:
 	@echo "make test          install everything, start Kafka + PostgreSQL, lint, run all tests"
@@ -20,6 +20,7 @@ help:
 	@echo "make lock          re-resolve dependencies and rewrite requirements.lock"
 	@echo "make images        build every image with Podman (local base images, services, Kafka, PostgreSQL)"
 	@echo "make test-containers  integration suite on Kafka/PostgreSQL containers + the container end-to-end test"
+	@echo "make mailpit       build Mailpit (SMTP server the alerts tests send to) from the Go module proxy once"
 	@echo "make jaeger        build Jaeger from the Go module proxy once (make run RUN_ARGS=--observe, the trace test)"
 	@echo "make faults        fault-injection scenarios at full scale (~20 min; docs/reliability.md)"
 	@echo "make fuzz          Schemathesis fuzz of the four OpenAPIs, longer than in make test (LSG_FUZZ_EXAMPLES=200)"
@@ -70,7 +71,10 @@ run: install
 jaeger:
 	bash deploy/observe/install-jaeger.sh
 
-test: install lint infra chart jaeger
+mailpit:
+	bash deploy/observe/install-mailpit.sh
+
+test: install lint infra chart jaeger mailpit
 	$(BIN)/pytest -q --durations=15 $(PYTEST_ARGS)
 
 clean:
