@@ -352,3 +352,43 @@ async def test_privacy_routes_without_residency(client: Any, module_db: str) -> 
         assert marker not in text, marker
     kept = (await client.get(f"/v1/campaigns/{cid}/responses/{rid}", headers=auth(EDITOR))).json()
     assert (kept["respondent_name"], kept["gender"]) == (None, body["gender"])
+
+
+async def test_lsg_admin_person_access_gathers_surveys_part(
+    client: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`lsg-admin person access --service surveys=<url>` asks surveys' POST /v1/privacy/access: the request the tool
+    makes (captured here, then replayed on the service) finds the respondent and the tool prints surveys' part."""
+    import io
+    import json
+    import urllib.request
+
+    cid = unique("priv-admin")
+    assert (await client.post("/v1/campaigns", json=survey_body(cid), headers=auth(ADMIN))).status_code == 201
+    assert (await client.post(f"/v1/campaigns/{cid}/open", headers=auth(ADMIN))).status_code == 200
+    who = {"name": "Aiga Piekļuves", "phone": "+371 2944 8899"}
+    body = answer(6, who, "Aigas komentārs", SETTLEMENTS[1])
+    assert (await client.post(f"/v1/campaigns/{cid}/responses", json=body, headers=auth(EDITOR))).status_code == 201
+    sent: list[Any] = []
+
+    def urlopen(request: urllib.request.Request, timeout: float) -> Any:
+        sent.append(request)
+        return io.BytesIO(json.dumps({"service": "surveys"}).encode())
+
+    monkeypatch.setattr(urllib.request, "urlopen", urlopen)
+    assert (
+        admin.person_access(privacy.DEVELOPMENT_KEY, ["surveys=https://surveys.example/"], ADMIN, phone=who["phone"])
+        == 0
+    )
+    assert json.loads(capsys.readouterr().out) == {"surveys": {"service": "surveys"}}
+    [request] = sent
+    assert request.full_url == "https://surveys.example/v1/privacy/access"
+    assert who["phone"] not in request.data.decode()  # tokens only
+    r = await client.post(
+        "/v1/privacy/access",
+        content=request.data,
+        headers={k.lower(): v for k, v in request.header_items()},
+    )
+    assert r.status_code == 200, r.text
+    [found] = r.json()["responses"]
+    assert found["fields"]["respondent_name"]["value"] == who["name"]
