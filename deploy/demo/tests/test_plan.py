@@ -113,3 +113,33 @@ def test_cli_speed() -> None:
     assert _parse_speed("86400") == 86400.0
     args = build_parser().parse_args(["--scenario", "mid-year", "--seed", "5"])
     assert (args.scenario, args.seed, args.speed) == ("mid-year", 5, "max")
+
+
+def test_the_work_plan_summary_prints_every_package_and_the_burn(capsys: pytest.CaptureFixture[str]) -> None:
+    from lsg_demo.cli import print_plan
+
+    activity = {"code": "A2.1", "slipping": True, "deliverables": [{"status": "delivered"}, {"status": "overdue"}]}
+    plan = {
+        "as_of": "2025-12-31",
+        "output_progress_pct": 80.5,
+        "work_packages": [
+            {"code": "WP1", "title": {"en": "Management"}, "output_progress_pct": None, "activities": []},
+            {"code": "WP2", "title": {"en": "Social dialogue"}, "output_progress_pct": 75.0, "activities": [activity]},
+        ],
+        "slippage": [{"kind": "deliverable_overdue"}],
+        "burn": {
+            "spent": "1.00",
+            "budget": "2.00",
+            "spent_pct": 50.0,
+            "time_pct": 100.0,
+            "output_progress_pct": 80.5,
+            "forecast": "1.00",
+        },
+    }
+    print_plan(plan)
+    out = capsys.readouterr().out
+    assert "WP2 Social dialogue" in out
+    assert " 1/2  delivered" in out
+    assert "slipping: A2.1" in out
+    assert "spent EUR 1.00 of 2.00 (50.0 %)" in out
+    assert "1 slippage flag(s)" in out

@@ -168,6 +168,25 @@ def print_table(indicators: list[dict[str, Any]]) -> None:
     print(f"{sum(1 for i in judged if met(i))} of {len(judged)} indicators with a target meet it")
 
 
+def print_plan(plan: dict[str, Any]) -> None:
+    """The work plan as the reporting service judges it on the scenario's last day (issue 27)."""
+    print(f"work plan as of {plan['as_of']}: output progress {plan['output_progress_pct']} %")
+    for wp in plan["work_packages"]:
+        slipping = [a["code"] for a in wp["activities"] if a["slipping"]]
+        done = sum(d["status"] == "delivered" for a in wp["activities"] for d in a["deliverables"])
+        total = sum(len(a["deliverables"]) for a in wp["activities"])
+        progress = "-" if wp["output_progress_pct"] is None else f"{wp['output_progress_pct']} %"
+        late = f"  slipping: {', '.join(slipping)}" if slipping else ""
+        print(f"  {wp['code']} {wp['title']['en']:<40} {done:>2}/{total:<2} delivered  output {progress:>8}{late}")
+    burn = plan.get("burn") or {}
+    if burn:
+        print(
+            f"  spent EUR {burn['spent']} of {burn['budget']} ({burn['spent_pct']} %), time {burn['time_pct']} %, "
+            f"output {burn['output_progress_pct']} %, forecast EUR {burn['forecast']}"
+        )
+    print(f"  {len(plan['slippage'])} slippage flag(s)")
+
+
 async def _run_steps(programme: Programme, steps: list[Step], speed: float | None, progress: Progress) -> None:
     wall_per_day = None if speed is None else 86400.0 / speed
     previous = steps[0].day if steps else None
@@ -213,6 +232,7 @@ async def amain(args: argparse.Namespace) -> int:
     async with Api(endpoints) as api:
         if args.summary:
             print_table((await api.get("reporting", "/v1/indicators", role=None))["indicators"])
+            print_plan(await api.get("reporting", "/v1/workplan", role=None))
             return 0
         kafka = None if args.http_heartbeats else await _kafka_producer()
         programme = Programme(api, scenario=args.scenario, seed=args.seed, kafka=kafka)
@@ -250,6 +270,8 @@ async def amain(args: argparse.Namespace) -> int:
                 indicators = await wait_for_reporting(api, group=args.reporting_group, timeout=args.wait_timeout)
                 print(f"lsg-demo: reporting caught up in {time.monotonic() - t1:.1f} s")
                 print_table(indicators)
+                # judged today: the services record the simulated days' facts on the wall clock
+                print_plan(await api.get("reporting", "/v1/workplan", role=None))
                 if args.expect_targets and any(met(i) is False for i in indicators):
                     return 3
             if args.live:
