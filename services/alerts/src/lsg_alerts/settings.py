@@ -55,3 +55,26 @@ class AlertsSettings(ServiceSettings):
     cap_feed_cancelled_s: int = Field(
         86_400, ge=0, description="How long a cancelled alert stays in the feed (as a Cancel message)"
     )
+
+    # ---- reaching people (issue 26) ---------------------------------------------------------------------
+    public_base_url: str = Field(
+        "http://localhost:8003", description="How people reach this service: the acknowledgement links start here"
+    )
+    ack_link_key: SecretStr | None = Field(
+        None,
+        description="HMAC key of the acknowledgement links (LSG_ACK_LINK_KEY); derived from the secrets key when unset",
+        repr=False,
+    )
+    ack_link_ttl_s: int = Field(86_400, gt=0, description="How long an acknowledgement link stays valid")
+    smtp_host: str = Field("127.0.0.1", description="The SMTP relay")
+    smtp_port: int = Field(25, gt=0, lt=65_536)
+    smtp_starttls: bool = Field(False, description="Upgrade the connection with STARTTLS (required when true)")
+    smtp_tls: bool = Field(False, description="Implicit TLS from the first byte (port 465)")
+    smtp_username: str | None = Field(None, description="SMTP authentication, when the relay asks for it")
+    smtp_password: SecretStr | None = Field(None, repr=False)
+    smtp_from: str = Field("LSG Events <alerts@lsg-events.lv>", description="The From of every message")
+    smtp_timeout_s: float = Field(10.0, gt=0)
+    notify_interval_s: float = Field(1.0, gt=0, description="How often pending notifications are looked for")
+    notify_attempts_per_channel: int = Field(5, gt=0, description="Tries on one channel before the next one")
+    notify_backoff_s: float = Field(5.0, gt=0, description="Wait after the first failed try; doubles each time")
+    notify_backoff_max_s: float = Field(300.0, gt=0, description="Longest wait between tries")

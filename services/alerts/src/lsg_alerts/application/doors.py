@@ -448,6 +448,7 @@ class PartnerDoors:
 
     async def _cancel(self, tx: Transaction, row: asyncpg.Record, doc: cap.CapAlert, at: datetime) -> None:
         await db.set_alert_state(tx.conn, row["alert_id"], AlertState.CANCELLED, at, cancelled_at=at)
+        await db.stop_notifications(tx.conn, row["alert_id"])
         await db.link_cap_message(tx.conn, doc.sender, doc.identifier, doc.sent, row["alert_id"])
         await db.add_history(
             tx.conn, row["alert_id"], at, "cancelled", actor=row["partner_id"], detail={"identifier": doc.identifier}

@@ -19,7 +19,7 @@ from lsg_alerts.application.errors import Conflict, NotFound
 from lsg_alerts.domain import lifecycle as rules
 from lsg_alerts.domain.lifecycle import AlertState, LifecycleError
 from lsg_alerts.settings import AlertsSettings
-from lsg_events.alerts import AlertAcknowledged, AlertRaised, AlertResolved, EscalationLevel
+from lsg_events.alerts import AlertAcknowledged, AlertRaised, AlertResolved, EscalationLevel, NotificationChannel
 from lsg_events.geography import Place
 from lsg_shared.uow import Transaction, UnitOfWork
 
@@ -96,6 +96,7 @@ async def insert_and_announce(tx: Transaction, alert: dict[str, Any]) -> None:
 async def resolve_row(tx: Transaction, row: asyncpg.Record, who: str, note: str | None, at: datetime) -> None:
     await db.set_alert_state(tx.conn, row["alert_id"], AlertState.RESOLVED, at, resolved_by=who, resolved_at=at)
     await db.add_history(tx.conn, row["alert_id"], at, "resolved", actor=who, note=note)
+    await db.stop_notifications(tx.conn, row["alert_id"])
     # Notes are free text and stay in the database (the history): events carry no free text.
     await tx.emit(
         AlertResolved(
@@ -104,12 +105,31 @@ async def resolve_row(tx: Transaction, row: asyncpg.Record, who: str, note: str 
     )
 
 
-async def _acknowledge_row(tx: Transaction, row: asyncpg.Record, who: str, note: str | None, at: datetime) -> None:
+async def acknowledge_row(
+    tx: Transaction,
+    row: asyncpg.Record,
+    who: str,
+    note: str | None,
+    at: datetime,
+    *,
+    contact_id: str | None = None,
+    channel: NotificationChannel | None = None,
+) -> None:
+    """Acknowledge a locked alert row: its escalation and every pending notification of it stop."""
     rules.check_ack(row["state"])
     await db.set_alert_state(
         tx.conn, row["alert_id"], AlertState.ACKNOWLEDGED, at, acknowledged_by=who, acknowledged_at=at
     )
-    await db.add_history(tx.conn, row["alert_id"], at, "acknowledged", actor=who, note=note)
+    await db.add_history(
+        tx.conn,
+        row["alert_id"],
+        at,
+        "acknowledged",
+        actor=who,
+        note=note,
+        detail={"channel": channel.value} if channel else None,
+    )
+    await db.stop_notifications(tx.conn, row["alert_id"])
     deadline = row["ack_deadline"]
     await tx.emit(
         AlertAcknowledged(
@@ -121,8 +141,14 @@ async def _acknowledge_row(tx: Transaction, row: asyncpg.Record, who: str, note:
             severity=row["severity"],
             place=place_of(row),
             within_deadline=deadline is None or at <= deadline,
+            contact_id=contact_id,
+            channel=channel,
         )
     )
+
+
+async def _acknowledge_by_staff(tx: Transaction, row: asyncpg.Record, who: str, note: str | None, at: datetime) -> None:
+    await acknowledge_row(tx, row, who, note, at)
 
 
 async def _resolve_by_staff(tx: Transaction, row: asyncpg.Record, who: str, note: str | None, at: datetime) -> None:
@@ -138,7 +164,7 @@ async def _staff_action(
         if row is None:
             raise NotFound("alert", alert_id)
         authorise(place_of(row))
-        apply = _acknowledge_row if action == "acknowledge" else _resolve_by_staff
+        apply = _acknowledge_by_staff if action == "acknowledge" else _resolve_by_staff
         try:
             await apply(tx, row, who, note, now())
         except LifecycleError as exc:

@@ -100,6 +100,8 @@ async def _escalate(tx: Transaction, settings: AlertsSettings, row: asyncpg.Reco
     next_at = at + timedelta(seconds=seconds) if seconds else None
     await db.set_escalated(tx.conn, row["alert_id"], level.value, count, next_at)
     await db.add_history(tx.conn, row["alert_id"], at, "escalated", actor="supervision", level=level.value)
+    if rules.notifies(row["severity"]):  # reach the new level's person on call (the sender expands the page)
+        await db.add_page(tx.conn, row["alert_id"], level.value, row["drill"], at)
     await tx.emit(
         AlertEscalated(
             alert_id=str(row["alert_id"]),

@@ -16,6 +16,12 @@ LADDER: tuple[EscalationLevel, ...] = (
 )
 
 
+# Severities whose alerts reach people (a page per ladder level); Minor alerts are recorded and shown only.
+# The raise statements carry the same rule in SQL (severity <> 'Minor').
+def notifies(severity: str) -> bool:
+    return severity != "Minor"
+
+
 class AlertState:
     RAISED = "raised"
     ACKNOWLEDGED = "acknowledged"

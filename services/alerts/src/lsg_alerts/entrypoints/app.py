@@ -3,13 +3,18 @@ partner-topic consumer and the supervision loop into one FastAPI app."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI
 
+from lsg_alerts.adapters.email import EmailChannel
 from lsg_alerts.adapters.secrets import SecretBox
 from lsg_alerts.application.doors import PartnerDoors
+from lsg_alerts.application.notifications import Notifier
 from lsg_alerts.entrypoints import consumers, errors
 from lsg_alerts.entrypoints.body_limit import DocumentedBodyLimit
-from lsg_alerts.entrypoints.routes import alerts, devices, doors, feed, partners
+from lsg_alerts.entrypoints.notifier import SenderLoop
+from lsg_alerts.entrypoints.routes import ack, alerts, contacts, devices, doors, feed, partners
 from lsg_alerts.entrypoints.supervision import Supervisor
 from lsg_alerts.settings import AlertsSettings
 from lsg_shared.app import build_app
@@ -18,7 +23,8 @@ from lsg_shared.uow import UnitOfWork
 
 DESCRIPTION = "Emergency-communication devices, partner CAP alerts and the alert lifecycle."
 # The routes that need no bearer token (partner doors sign with HMAC); every other route requires a role.
-PUBLIC_ROUTES = doors.PUBLIC_ROUTES
+# The acknowledgement links carry their own signed token.
+PUBLIC_ROUTES = (*doors.PUBLIC_ROUTES, *ack.PUBLIC_ROUTES)
 # The reads open to anyone: the public CAP feed and its messages (only alerts meant for the public).
 PUBLIC_READS = feed.PUBLIC_READS
 
@@ -27,7 +33,9 @@ def create_app(settings: AlertsSettings | None = None) -> FastAPI:
     settings = settings or AlertsSettings()
     box = SecretBox.from_settings(settings)  # fails fast outside development when no key is configured
     partner_doors = PartnerDoors(settings, box)
+    notifier = Notifier(settings, box, {"email": EmailChannel(settings)})
     supervisors: list[Supervisor] = []
+    senders: list[SenderLoop] = []
     units: list[UnitOfWork] = []  # this lifespan's unit of work (the pool opens when the lifespan starts)
 
     def unit_of_work() -> UnitOfWork:
@@ -46,10 +54,17 @@ def create_app(settings: AlertsSettings | None = None) -> FastAPI:
         supervisors.append(Supervisor(settings))
         await supervisors[-1].run(rt)
 
+    async def send_notifications(rt: Runtime) -> None:
+        senders.append(SenderLoop(notifier))
+        await senders[-1].run(rt)
+
     async def stop_supervision(rt: Runtime) -> None:
         for sup in supervisors:
             await sup.stop(rt)
         supervisors.clear()
+        for sender in senders:
+            await sender.stop(rt)
+        senders.clear()
 
     app = build_app(
         name="alerts",
@@ -57,10 +72,18 @@ def create_app(settings: AlertsSettings | None = None) -> FastAPI:
         settings=settings,
         title="LSG Events — alerts",
         description=DESCRIPTION,
-        routers=[doors.router, feed.router, alerts.router, devices.router, partners.router],
+        routers=[
+            doors.router,
+            feed.router,
+            alerts.router,
+            devices.router,
+            partners.router,
+            contacts.router,
+            ack.router,
+        ],
         register_consumers=register_consumers,
         on_startup=[open_unit_of_work],
-        background=[supervise],
+        background=[supervise, send_notifications],
         on_shutdown=[stop_supervision],
         openapi_tags=[
             {"name": "partner doors", "description": "Signed partner input (HMAC) and the CAP validator"},
@@ -68,6 +91,11 @@ def create_app(settings: AlertsSettings | None = None) -> FastAPI:
             {"name": "devices", "description": "The emergency-communication installations"},
             {"name": "partners", "description": "Partner systems and their secrets (admin)"},
             {"name": "public CAP feed", "description": "The public alerts as CAP 1.2 (Atom), open to anyone"},
+            {"name": "contacts and on-call", "description": "People on the escalation ladder and their rotas (admin)"},
+            {
+                "name": "acknowledge from the message",
+                "description": "The signed, single-use link in every notification (no bearer token)",
+            },
         ],
     )
     # Outside the shared body limit: an oversize body gets the documented 413 (too-large, errors[]).
@@ -75,5 +103,14 @@ def create_app(settings: AlertsSettings | None = None) -> FastAPI:
         DocumentedBodyLimit, partner_max_bytes=settings.partner_max_bytes, max_bytes=settings.max_body_bytes
     )
     errors.install(app)
+    shared_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        return ack.document_pages(shared_openapi())
+
+    app.openapi = openapi  # type: ignore[method-assign]
     app.state.doors = partner_doors
+    app.state.box = box
+    app.state.notifier = notifier
+    app.state.ack_key = notifier.key
     return app

@@ -7,14 +7,17 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any, Literal
+from uuid import UUID
 
 import asyncpg
 from pydantic import Field, model_validator
 
+from lsg_alerts.adapters.secrets import SecretBox
+from lsg_alerts.application.contacts import unseal
 from lsg_alerts.application.devices import Availability
 from lsg_alerts.application.partners import NewSecret, PartnerView
-from lsg_events.alerts import DeviceKind, DeviceStatus
-from lsg_events.geography import Place
+from lsg_events.alerts import DeviceKind, DeviceStatus, EscalationLevel
+from lsg_events.geography import Country, Place
 from lsg_events.i18n import LocalizedText
 from lsg_shared.inputs import RequestModel
 
@@ -188,3 +191,97 @@ def history_json(rows: list[asyncpg.Record]) -> list[dict[str, Any]]:
         }
         for h in rows
     ]
+
+
+# ---- contacts and on-call ------------------------------------------------------------------------------------
+AREA_CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$"
+EMAIL_PATTERN = r"^[^@\s<>()\[\],;:\"]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$"
+
+
+class ChannelIn(RequestModel):
+    kind: Literal["email"] = Field(description="email (a webhook channel is the next one; SMS after it)")
+    address: str = Field(pattern=EMAIL_PATTERN, max_length=254)
+
+
+class ContactIn(RequestModel):
+    name: str = Field(min_length=1, max_length=200)
+    language: Literal["lv", "ru", "en"]
+    channels: list[ChannelIn] = Field(min_length=1, max_length=5, description="In the order to try them")
+    phone: str | None = Field(None, pattern=r"^\+?[0-9 ()-]{3,30}$")
+    drills: bool = Field(False, description="Also notified of Test and Exercise alerts")
+    country: Country = "LV"
+    municipality_code: str | None = Field(None, pattern=AREA_CODE_PATTERN)
+
+
+class RotaIn(RequestModel):
+    level: EscalationLevel
+    area_code: str = Field(
+        pattern=AREA_CODE_PATTERN,
+        description="The settlement (elders), municipality (duty officers) or country/region code the rota covers",
+    )
+    country: Country = "LV"
+    municipality_code: str | None = Field(None, pattern=AREA_CODE_PATTERN)
+    starts_at: datetime = Field(description="The first hand-over; later ones follow every shift")
+    shift_hours: int = Field(24, ge=1, le=24 * 28)
+    shift_s: int | None = Field(None, ge=1, le=28 * 86_400, description="A shift in seconds (instead of hours)")
+    members: list[UUID] = Field(min_length=1, max_length=50, description="Contact ids, in turn order")
+
+    @model_validator(mode="after")
+    def _aware(self) -> RotaIn:
+        if self.starts_at.tzinfo is None:
+            raise ValueError("starts_at needs a time zone")
+        return self
+
+
+class OverrideIn(RequestModel):
+    contact_id: UUID
+    starts_at: datetime
+    ends_at: datetime
+
+    @model_validator(mode="after")
+    def _aware(self) -> OverrideIn:
+        if self.starts_at.tzinfo is None or self.ends_at.tzinfo is None:
+            raise ValueError("starts_at and ends_at need a time zone")
+        return self
+
+
+def contact_json(row: asyncpg.Record, box: SecretBox) -> dict[str, Any]:
+    person = unseal(box, row["sealed"])
+    return {
+        "contact_id": str(row["contact_id"]),
+        "name": person.name if person else None,
+        "language": row["language"],
+        "channels": person.channels if person else [],
+        "phone": person.phone if person else None,
+        "drills": row["drills"],
+        "country": row["country"],
+        "municipality_code": row["municipality_code"],
+        "created_at": row["created_at"].isoformat(),
+        "erased_at": row["erased_at"].isoformat() if row["erased_at"] else None,
+    }
+
+
+def override_json(row: asyncpg.Record) -> dict[str, Any]:
+    return {
+        "override_id": str(row["override_id"]),
+        "rota_id": str(row["rota_id"]),
+        "contact_id": str(row["contact_id"]),
+        "starts_at": row["starts_at"].isoformat(),
+        "ends_at": row["ends_at"].isoformat(),
+    }
+
+
+def rota_json(row: asyncpg.Record, overrides: list[asyncpg.Record] | None) -> dict[str, Any]:
+    out = {
+        "rota_id": str(row["rota_id"]),
+        "level": row["level"],
+        "area_code": row["area_code"],
+        "country": row["country"],
+        "municipality_code": row["municipality_code"],
+        "starts_at": row["starts_at"].isoformat(),
+        "shift_s": row["shift_s"],
+        "members": [str(m) for m in row["members"]],
+    }
+    if overrides is not None:
+        out["overrides"] = [override_json(o) for o in overrides]
+    return out

@@ -89,6 +89,9 @@ WITH allowed AS (
 ), history AS (
     INSERT INTO alert_history (alert_id, at, action, actor, level, detail)
     SELECT alert_id, $8, 'raised', $30, $27, $31 FROM alert
+), paged AS (  -- reach the first level's person on call (domain.lifecycle.notifies: not Minor)
+    INSERT INTO pages (alert_id, level, drill, created_at)
+    SELECT alert_id, $27, $13, $8 FROM alert WHERE $27::text IS NOT NULL AND $17::text <> 'Minor'
 ), stored AS (
     INSERT INTO lsg_outbox ({", ".join(outbox.COLUMNS)})
     SELECT $32, $33, $34, $35, $36, $37::text::jsonb FROM alert
@@ -167,7 +170,7 @@ async def link_cap_message(conn: Conn, sender: str, identifier: str, sent: datet
 
 
 async def insert_alert(conn: Conn, a: dict[str, Any], actor: str | None, detail: dict[str, Any]) -> None:
-    """The alert and its first history line ('raised'), in one statement."""
+    """The alert, its first history line ('raised') and its first page (not for Minor), in one statement."""
     place: Place = a["place"]
     await conn.execute(
         """
@@ -180,6 +183,9 @@ async def insert_alert(conn: Conn, a: dict[str, Any], actor: str | None, detail:
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
                 $22, $23, $24, $25, 'raised', $26, 0, $27, $27, $25, $28, $31)
         RETURNING alert_id
+        ), paged AS (  -- reach the first level's person on call (domain.lifecycle.notifies: not Minor)
+        INSERT INTO pages (alert_id, level, drill, created_at)
+        SELECT alert_id, $26, $11, $25 FROM inserted WHERE $26::text IS NOT NULL AND $15::text <> 'Minor'
         )
         INSERT INTO alert_history (alert_id, at, action, actor, level, detail)
         SELECT alert_id, $25, 'raised', $29, $26, $30 FROM inserted

@@ -1,0 +1,146 @@
+"""SQL of contacts (personal data sealed), on-call rotas and their overrides."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from uuid import UUID
+
+from lsg_alerts.adapters.postgres.rows import Row
+from lsg_shared.db import Conn
+
+
+async def insert_contact(
+    conn: Conn,
+    contact_id: UUID,
+    sealed: bytes,
+    language: str,
+    drills: bool,
+    channel_kinds: Sequence[str],
+    country: str,
+    municipality_code: str | None,
+) -> Row:
+    row = await conn.fetchrow(
+        "INSERT INTO contacts (contact_id, sealed, language, drills, channel_kinds, country, municipality_code) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *",
+        contact_id,
+        sealed,
+        language,
+        drills,
+        list(channel_kinds),
+        country,
+        municipality_code,
+    )
+    assert row is not None
+    return row
+
+
+async def get_contact(conn: Conn, contact_id: UUID, *, lock: bool = False) -> Row | None:
+    sql = "SELECT * FROM contacts WHERE contact_id = $1" + (" FOR UPDATE" if lock else "")
+    return await conn.fetchrow(sql, contact_id)
+
+
+async def contacts_by_id(conn: Conn, ids: Sequence[UUID]) -> list[Row]:
+    return list(await conn.fetch("SELECT * FROM contacts WHERE contact_id = ANY($1::uuid[])", list(ids)))
+
+
+async def list_contacts(conn: Conn, limit: int, offset: int) -> list[Row]:
+    return list(
+        await conn.fetch("SELECT * FROM contacts ORDER BY created_at, contact_id LIMIT $1 OFFSET $2", limit, offset)
+    )
+
+
+async def erase_contact(conn: Conn, contact_id: UUID, at: datetime) -> None:
+    """Forget the person: the sealed data goes, they leave every rota, and nothing pending is sent to them."""
+    await conn.execute(
+        """
+        WITH erased AS (
+            UPDATE contacts SET sealed = NULL, channel_kinds = '{}', erased_at = $2 WHERE contact_id = $1
+        ), rotas_left AS (
+            UPDATE rotas SET members = array_remove(members, $1) WHERE $1 = ANY(members)
+        ), covers AS (
+            DELETE FROM rota_overrides WHERE contact_id = $1
+        )
+        UPDATE notifications SET state = 'stopped' WHERE contact_id = $1 AND state = 'pending'
+        """,
+        contact_id,
+        at,
+    )
+
+
+async def insert_rota(
+    conn: Conn,
+    rota_id: UUID,
+    level: str,
+    area_code: str,
+    country: str,
+    municipality_code: str | None,
+    starts_at: datetime,
+    shift_s: int,
+    members: Sequence[UUID],
+) -> Row:
+    row = await conn.fetchrow(
+        "INSERT INTO rotas (rota_id, level, area_code, country, municipality_code, starts_at, shift_s, members) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *",
+        rota_id,
+        level,
+        area_code,
+        country,
+        municipality_code,
+        starts_at,
+        shift_s,
+        list(members),
+    )
+    assert row is not None
+    return row
+
+
+async def get_rota(conn: Conn, rota_id: UUID) -> Row | None:
+    return await conn.fetchrow("SELECT * FROM rotas WHERE rota_id = $1", rota_id)
+
+
+async def list_rotas(conn: Conn, area_code: str | None, limit: int, offset: int) -> list[Row]:
+    return list(
+        await conn.fetch(
+            "SELECT * FROM rotas WHERE ($1::text IS NULL OR area_code = $1) "
+            "ORDER BY level, area_code, created_at LIMIT $2 OFFSET $3",
+            area_code,
+            limit,
+            offset,
+        )
+    )
+
+
+async def rotas_for(conn: Conn, level: str, area_codes: Sequence[str]) -> list[Row]:
+    """The rotas of a ladder level over any of the areas (an alert's settlement, territory, municipality, country)."""
+    return list(
+        await conn.fetch(
+            "SELECT * FROM rotas WHERE level = $1 AND area_code = ANY($2::text[]) ORDER BY created_at",
+            level,
+            list(area_codes),
+        )
+    )
+
+
+async def insert_override(
+    conn: Conn, override_id: UUID, rota_id: UUID, contact_id: UUID, starts_at: datetime, ends_at: datetime
+) -> Row:
+    row = await conn.fetchrow(
+        "INSERT INTO rota_overrides (override_id, rota_id, contact_id, starts_at, ends_at) "
+        "VALUES ($1, $2, $3, $4, $5) RETURNING *",
+        override_id,
+        rota_id,
+        contact_id,
+        starts_at,
+        ends_at,
+    )
+    assert row is not None
+    return row
+
+
+async def overrides_of(conn: Conn, rota_ids: Sequence[UUID]) -> list[Row]:
+    return list(
+        await conn.fetch(
+            "SELECT * FROM rota_overrides WHERE rota_id = ANY($1::uuid[]) ORDER BY starts_at", list(rota_ids)
+        )
+    )

@@ -1,0 +1,176 @@
+"""SQL of pages (reach the on-call person of a level), notifications (one contact, one channel) and attempts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from uuid import UUID
+
+from lsg_alerts.adapters.postgres.rows import Row
+from lsg_shared.db import Conn
+
+
+async def add_page(conn: Conn, alert_id: UUID, level: str, drill: bool, at: datetime) -> None:
+    await conn.execute(
+        "INSERT INTO pages (alert_id, level, drill, created_at) VALUES ($1, $2, $3, $4)", alert_id, level, drill, at
+    )
+
+
+async def stop_notifications(conn: Conn, alert_id: UUID) -> None:
+    """Nothing more is sent about the alert (acknowledged, resolved or cancelled)."""
+    await conn.execute(
+        """
+        WITH pages_stopped AS (
+            UPDATE pages SET state = 'stopped' WHERE alert_id = $1 AND state = 'pending'
+        )
+        UPDATE notifications SET state = 'stopped' WHERE alert_id = $1 AND state = 'pending'
+        """,
+        alert_id,
+    )
+
+
+async def pending_pages(conn: Conn, limit: int = 100) -> list[Row]:
+    """Pages not yet expanded, with their alert's place codes and state, locked (one replica expands each)."""
+    return list(
+        await conn.fetch(
+            """
+            SELECT p.page_id, p.alert_id, p.level, p.drill, a.state, a.country, a.municipality_code,
+                   a.territory_code, a.settlement_code
+            FROM pages p JOIN alerts a USING (alert_id)
+            WHERE p.state = 'pending' ORDER BY p.page_id LIMIT $1 FOR UPDATE OF p SKIP LOCKED
+            """,
+            limit,
+        )
+    )
+
+
+async def set_page(conn: Conn, page_id: int, state: str, candidates: Sequence[UUID], candidate: int) -> None:
+    await conn.execute(
+        "UPDATE pages SET state = $2, candidates = $3, candidate = $4 WHERE page_id = $1",
+        page_id,
+        state,
+        list(candidates),
+        candidate,
+    )
+
+
+async def insert_notification(
+    conn: Conn,
+    notification_id: UUID,
+    page_id: int,
+    alert_id: UUID,
+    contact_id: UUID,
+    level: str,
+    channel_index: int,
+    channel: str,
+    at: datetime,
+) -> None:
+    await conn.execute(
+        "INSERT INTO notifications (notification_id, page_id, alert_id, contact_id, level, channel_index, channel, "
+        "next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+        notification_id,
+        page_id,
+        alert_id,
+        contact_id,
+        level,
+        channel_index,
+        channel,
+        at,
+    )
+
+
+async def due_notifications(conn: Conn, at: datetime, limit: int = 50) -> list[Row]:
+    """Pending notifications whose time has come, with what a message needs, locked (one replica sends each)."""
+    return list(
+        await conn.fetch(
+            """
+            SELECT n.*, p.candidates, p.candidate, c.sealed, c.language, c.channel_kinds,
+                   a.state AS alert_state, a.drill, a.severity, a.headline, a.event, a.area_desc, a.received_at,
+                   a.place
+            FROM notifications n
+            JOIN pages p USING (page_id) JOIN contacts c USING (contact_id) JOIN alerts a ON a.alert_id = n.alert_id
+            WHERE n.state = 'pending' AND n.next_attempt_at <= $1
+            ORDER BY n.next_attempt_at LIMIT $2 FOR UPDATE OF n SKIP LOCKED
+            """,
+            at,
+            limit,
+        )
+    )
+
+
+async def record_attempt(
+    conn: Conn,
+    notification_id: UUID,
+    at: datetime,
+    channel: str,
+    channel_index: int,
+    attempt: int,
+    ok: bool,
+    reason: str | None,
+) -> None:
+    await conn.execute(
+        "INSERT INTO notification_attempts (notification_id, at, channel, channel_index, attempt, ok, reason) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        notification_id,
+        at,
+        channel,
+        channel_index,
+        attempt,
+        ok,
+        reason,
+    )
+
+
+async def update_notification(
+    conn: Conn,
+    notification_id: UUID,
+    *,
+    state: str,
+    attempts: int,
+    channel_index: int,
+    channel: str,
+    next_attempt_at: datetime,
+    sent_at: datetime | None = None,
+) -> None:
+    await conn.execute(
+        "UPDATE notifications SET state = $2, attempts = $3, channel_index = $4, channel = $5, next_attempt_at = $6, "
+        "sent_at = COALESCE($7, sent_at) WHERE notification_id = $1",
+        notification_id,
+        state,
+        attempts,
+        channel_index,
+        channel,
+        next_attempt_at,
+        sent_at,
+    )
+
+
+async def advance_page(conn: Conn, page_id: int, candidate: int) -> None:
+    await conn.execute("UPDATE pages SET candidate = $2 WHERE page_id = $1", page_id, candidate)
+
+
+async def notification_for_link(conn: Conn, notification_id: UUID) -> Row | None:
+    """A notification with its contact's language and its alert, locked: the link acknowledges once."""
+    return await conn.fetchrow(
+        """
+        SELECT n.notification_id, n.alert_id, n.contact_id, n.channel, n.ack_used_at, c.language,
+               a.headline, a.event, a.area_desc
+        FROM notifications n JOIN contacts c USING (contact_id) JOIN alerts a ON a.alert_id = n.alert_id
+        WHERE n.notification_id = $1 FOR UPDATE OF n
+        """,
+        notification_id,
+    )
+
+
+async def use_link(conn: Conn, notification_id: UUID, at: datetime) -> None:
+    await conn.execute("UPDATE notifications SET ack_used_at = $2 WHERE notification_id = $1", notification_id, at)
+
+
+async def notifications_of(conn: Conn, alert_id: UUID) -> list[Row]:
+    return list(
+        await conn.fetch(
+            "SELECT notification_id, contact_id, level, channel, channel_index, attempts, state, created_at, sent_at, "
+            "ack_used_at FROM notifications WHERE alert_id = $1 ORDER BY created_at",
+            alert_id,
+        )
+    )

@@ -1,0 +1,299 @@
+"""Issue 26: reaching a person, end to end on real PostgreSQL, Kafka and a real SMTP server (Mailpit).
+
+An unacknowledged Extreme alert e-mails the settlement's elder in the elder's language; when the deadline passes
+the municipality's duty officer is e-mailed (in theirs); the officer's signed link acknowledges, escalation stops
+and nothing more is sent. Forged, expired and reused links are refused and change nothing. With the SMTP server
+stopped a while, the message is retried and arrives once it is back."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+from lsg_alerts.application.notifications import ack_key
+from lsg_alerts.domain.notify import sign_link
+from lsg_events import AlertAcknowledged, AlertEscalated, NotificationFailed, NotificationSent, topics
+from lsg_events.partner import signed_headers
+from lsg_local.mailpit import Mailpit
+from lsg_local.testing import collect, unique
+from lsg_testkit.alerts import cap_json, settlement_place
+
+pytestmark = [pytest.mark.integration, pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow]
+
+LINK = re.compile(r"https?://\S+/v1/ack/([A-Za-z0-9_-]+)")
+
+
+@pytest.fixture
+def mailpit(tmp_path: Path) -> Iterator[Mailpit]:
+    server = Mailpit(tmp_path / "mailpit").start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def notify_settings(make_settings: Any, mailpit: Mailpit, **extra: Any) -> Any:
+    values: dict[str, Any] = {
+        "smtp_host": "127.0.0.1",
+        "smtp_port": mailpit.smtp_port,
+        "smtp_username": "alerts",
+        "smtp_password": "relay-password",
+        "smtp_timeout_s": 3.0,
+        "notify_interval_s": 0.2,
+        "notify_backoff_s": 0.5,
+        "notify_backoff_max_s": 1.0,
+        "notify_attempts_per_channel": 60,
+        "public_base_url": "https://alerts.example.lv",
+        "ack_deadlines_s": {"Extreme": 5.0},
+        **extra,
+    }
+    return make_settings(**values)
+
+
+async def mail_to(mailpit: Mailpit, address: str, count: int = 1, timeout: float = 30) -> list[dict[str, Any]]:
+    """The messages to `address` (oldest first, with their bodies), once there are at least `count`."""
+    deadline = time.monotonic() + timeout
+    found: list[dict[str, Any]] = []
+    while time.monotonic() < deadline:
+        found = [m for m in await asyncio.to_thread(mailpit.messages) if any(t["Address"] == address for t in m["To"])]
+        if len(found) >= count:
+            return [await asyncio.to_thread(mailpit.message, m["ID"]) for m in reversed(found)]
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"{count} message(s) to {address} did not arrive within {timeout:.0f} s (got {len(found)})")
+
+
+async def count_to(mailpit: Mailpit, address: str) -> int:
+    return sum(1 for m in await asyncio.to_thread(mailpit.messages) if any(t["Address"] == address for t in m["To"]))
+
+
+async def contact(client: Any, h: Any, name: str, language: str, address: str, drills: bool = False) -> str:
+    body = {"name": name, "language": language, "channels": [{"kind": "email", "address": address}], "drills": drills}
+    r = await client.post("/v1/contacts", json=body, headers=h.AUTH_ADMIN)
+    assert r.status_code == 201, r.text
+    assert r.json()["name"] == name
+    return str(r.json()["contact_id"])
+
+
+async def rota(client: Any, h: Any, level: str, area: str, members: list[str]) -> str:
+    starts = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+    body = {"level": level, "area_code": area, "starts_at": starts, "shift_hours": 24, "members": members}
+    r = await client.post("/v1/rotas", json=body, headers=h.AUTH_ADMIN)
+    assert r.status_code == 201, r.text
+    return str(r.json()["rota_id"])
+
+
+async def device_in(client: Any, h: Any, partner: str, settlement: str) -> str:
+    device_id = unique("siren")
+    r = await client.post(
+        "/v1/devices",
+        json={
+            "device_id": device_id,
+            "kind": "siren",
+            "place": settlement_place(settlement),
+            "partner_id": partner,
+            "heartbeat_interval_s": 300,
+        },
+        headers=h.AUTH_EDITOR,
+    )
+    assert r.status_code == 201, r.text
+    r = await client.post(f"/v1/devices/{device_id}/install", json={}, headers=h.AUTH_EDITOR)
+    assert r.status_code == 200, r.text
+    return device_id
+
+
+async def raise_alert(client: Any, partner: str, secret: str, device: str, **cap: Any) -> str:
+    body = cap_json(identifier=unique("notify"), device_id=device, **cap)
+    r = await client.post(f"/v1/partners/{partner}/alerts", content=body, headers=signed_headers(secret, body))
+    assert r.status_code == 202, r.text
+    return str(r.json()["alert_id"])
+
+
+def token_in(message: dict[str, Any]) -> str:
+    found = LINK.search(message["Text"])
+    assert found, message["Text"]
+    return found.group(1)
+
+
+def of_alert(collector: Any, event_type: str, alert_id: str) -> list[Any]:
+    return [e.data for e in collector.events(event_type) if e.data.alert_id == alert_id]
+
+
+async def test_the_elder_then_the_duty_officer_is_reached_and_acknowledges_from_the_message(
+    make_settings, kafka_bootstrap, h, mailpit
+) -> None:
+    settings = notify_settings(make_settings, mailpit)
+    settlement = unique("S")[-10:]
+    elder_mail, officer_mail = f"elder-{settlement}@example.lv", f"officer-{settlement}@example.lv"
+    async with h.started(settings) as client, collect(kafka_bootstrap, topics.ALERTS) as ev:
+        partner, secret = await h.create_partner(client)
+        device = await device_in(client, h, partner, settlement)
+        elder = await contact(client, h, "Jānis Bērziņš", "lv", elder_mail)
+        officer = await contact(client, h, "Ирина Петрова", "ru", officer_mail)
+        await rota(client, h, "settlement_elder", f"S{settlement}", [elder])
+        await rota(client, h, "municipality", f"S{settlement}", [officer])
+
+        alert_id = await raise_alert(client, partner, secret, device, severity="Extreme", headline="Ugunsgrēks")
+
+        # The elder's message, in Latvian, with a link; then nothing for the officer until the deadline passes.
+        [to_elder] = await mail_to(mailpit, elder_mail)
+        assert to_elder["Subject"].startswith("Trauksme (ārkārtēja): Ugunsgrēks")
+        assert "Labdien, Jānis Bērziņš!" in to_elder["Text"]
+        assert await count_to(mailpit, officer_mail) == 0
+        await ev.wait_for(lambda c: of_alert(c, NotificationSent.event_type, alert_id), 20, "notification.sent")
+        sent = of_alert(ev, NotificationSent.event_type, alert_id)[0]
+        assert sent.contact_id == elder
+        assert sent.level.value == "settlement_elder"
+        assert sent.channel.value == "email"
+
+        # The deadline passes: escalation to the municipality, whose duty officer gets the message in Russian.
+        [to_officer] = await mail_to(mailpit, officer_mail, timeout=30)
+        assert to_officer["Subject"].startswith("Тревога (чрезвычайная): Ugunsgrēks")
+        assert "Здравствуйте, Ирина Петрова!" in to_officer["Text"]
+        assert of_alert(ev, AlertEscalated.event_type, alert_id)[0].level.value == "municipality"
+
+        # Forged links: a flipped character, garbage, a link signed with another key. All 403, nothing changes.
+        token = token_in(to_officer)
+        forged = token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1]
+        other_key = sign_link(b"not-the-key", UUID(int=1), datetime.now(UTC) + timedelta(hours=1))
+        for bad in (forged, "not-a-token", other_key):
+            r = await client.post(f"/v1/ack/{bad}")
+            assert r.status_code == 403, (bad, r.text)
+            assert r.headers["content-type"].startswith("text/html")
+        # Expired: a correctly signed link past its expiry.
+        nid = UUID(of_alert(ev, NotificationSent.event_type, alert_id)[-1].notification_id)
+        expired = sign_link(ack_key(settings), nid, datetime.now(UTC) - timedelta(seconds=1))
+        r = await client.post(f"/v1/ack/{expired}")
+        assert r.status_code == 410
+        assert 'data-reason="expired"' in r.text
+        assert (await client.get(f"/v1/alerts/{alert_id}", headers=h.AUTH_VIEWER)).json()["state"] == "raised"
+
+        # The officer follows the link: a confirmation page in Russian (GET changes nothing), then acknowledges.
+        page = await client.get(f"/v1/ack/{token}")
+        assert page.status_code == 200
+        assert 'lang="ru"' in page.text
+        assert "Подтверждаю" in page.text
+        assert (await client.get(f"/v1/alerts/{alert_id}", headers=h.AUTH_VIEWER)).json()["state"] == "raised"
+        done = await client.post(f"/v1/ack/{token}")
+        assert done.status_code == 200, done.text
+        assert "Подтверждено" in done.text
+        await ev.wait_for(lambda c: of_alert(c, AlertAcknowledged.event_type, alert_id), 20, "alert.acknowledged")
+        ack = of_alert(ev, AlertAcknowledged.event_type, alert_id)[0]
+        assert ack.contact_id == officer
+        assert ack.channel.value == "email"
+        assert ack.acknowledged_by == f"contact:{officer}"
+        detail = (await client.get(f"/v1/alerts/{alert_id}", headers=h.AUTH_VIEWER)).json()
+        assert detail["state"] == "acknowledged"
+        assert detail["next_escalation_at"] is None
+
+        # Reused: refused (410), and the elder's older link finds the alert acknowledged (409); nothing changes.
+        r = await client.post(f"/v1/ack/{token}")
+        assert r.status_code == 410
+        assert 'data-reason="used"' in r.text
+        r = await client.get(f"/v1/ack/{token_in(to_elder)}")
+        assert r.status_code == 409
+        assert 'lang="lv"' in r.text
+
+        # Escalation stops, no further messages (two more deadlines' worth of waiting).
+        escalated = len(of_alert(ev, AlertEscalated.event_type, alert_id))
+        await asyncio.sleep(11)
+        assert len(of_alert(ev, AlertEscalated.event_type, alert_id)) == escalated
+        assert await count_to(mailpit, elder_mail) == 1
+        assert await count_to(mailpit, officer_mail) == 1
+        assert len(of_alert(ev, AlertAcknowledged.event_type, alert_id)) == 1
+
+        # No personal data in any of the events about it.
+        for e in ev.events():
+            text = e.model_dump_json() if hasattr(e, "model_dump_json") else str(e)
+            assert elder_mail not in text
+            assert "Bērziņš" not in text
+            assert officer_mail not in text
+
+
+async def test_smtp_down_for_a_while_the_message_is_retried_and_nothing_is_lost(
+    make_settings, kafka_bootstrap, h, mailpit
+) -> None:
+    settings = notify_settings(make_settings, mailpit, ack_deadlines_s={"Extreme": 600.0})
+    settlement = unique("S")[-10:]
+    elder_mail = f"elder-{settlement}@example.lv"
+    async with h.started(settings) as client, collect(kafka_bootstrap, topics.ALERTS) as ev:
+        partner, secret = await h.create_partner(client)
+        device = await device_in(client, h, partner, settlement)
+        elder = await contact(client, h, "Elder Smith", "en", elder_mail)
+        await rota(client, h, "settlement_elder", f"S{settlement}", [elder])
+
+        mailpit.stop()
+        alert_id = await raise_alert(client, partner, secret, device, severity="Extreme")
+        await ev.wait_for(
+            lambda c: len(of_alert(c, NotificationFailed.event_type, alert_id)) >= 2, 30, "failed attempts"
+        )
+        failed = of_alert(ev, NotificationFailed.event_type, alert_id)
+        assert all(f.next == "retry" and f.reason == "connection" and f.contact_id == elder for f in failed)
+        await asyncio.sleep(3)
+        mailpit.start()
+
+        [message] = await mail_to(mailpit, elder_mail, timeout=30)
+        assert message["Subject"].startswith("Alert (extreme)")
+        await ev.wait_for(lambda c: of_alert(c, NotificationSent.event_type, alert_id), 20, "notification.sent")
+        sent = of_alert(ev, NotificationSent.event_type, alert_id)
+        assert len(sent) == 1
+        assert sent[0].attempt > 2
+        await asyncio.sleep(1.5)
+        assert await count_to(mailpit, elder_mail) == 1, "sent once, not once per attempt"
+
+
+async def test_drills_reach_only_those_who_opted_in_and_say_so_first(
+    make_settings, kafka_bootstrap, h, mailpit
+) -> None:
+    settings = notify_settings(make_settings, mailpit, ack_deadlines_s={"Extreme": 600.0})
+    settlement = unique("S")[-10:]
+    keen, other = f"keen-{settlement}@example.lv", f"other-{settlement}@example.lv"
+    async with h.started(settings) as client:
+        partner, secret = await h.create_partner(client)
+        device = await device_in(client, h, partner, settlement)
+        not_in = await contact(client, h, "Not In", "lv", other, drills=False)
+        opted = await contact(client, h, "Опт Ин", "ru", keen, drills=True)
+        await rota(client, h, "settlement_elder", f"S{settlement}", [not_in, opted])
+
+        await raise_alert(client, partner, secret, device, severity="Extreme", status="Exercise")
+        [message] = await mail_to(mailpit, keen)
+        assert message["Subject"].startswith("УЧЕНИЯ")
+        assert message["Text"].startswith("УЧЕНИЯ")
+        await asyncio.sleep(1.5)
+        assert await count_to(mailpit, other) == 0
+
+
+async def test_contacts_are_sealed_at_rest_and_erasable(make_settings, h, mailpit, database_url) -> None:
+    import asyncpg
+
+    settings = notify_settings(make_settings, mailpit)
+    async with h.started(settings) as client:
+        person = await contact(client, h, "Anna Kalniņa", "lv", "anna@example.lv")
+        area = unique("S")[-10:]
+        rota_id = await rota(client, h, "settlement_elder", f"S{area}", [person])
+        conn = await asyncpg.connect(database_url)
+        try:
+            sealed = await conn.fetchval("SELECT sealed FROM contacts WHERE contact_id = $1", UUID(person))
+            assert b"anna@example.lv" not in sealed
+            assert "Kalniņa".encode() not in sealed
+            r = await client.delete(f"/v1/contacts/{person}", headers=h.AUTH_ADMIN)
+            assert r.status_code == 204
+            row = await conn.fetchrow("SELECT sealed, erased_at FROM contacts WHERE contact_id = $1", UUID(person))
+            assert row["sealed"] is None
+            assert row["erased_at"] is not None
+        finally:
+            await conn.close()
+        shown = (await client.get(f"/v1/contacts/{person}", headers=h.AUTH_ADMIN)).json()
+        assert shown["name"] is None
+        assert shown["channels"] == []
+        assert shown["erased_at"]
+        assert (await client.get(f"/v1/rotas/{rota_id}", headers=h.AUTH_ADMIN)).json()["members"] == []
+        r = await client.post("/v1/contacts", json={"name": "x"}, headers=h.AUTH_EDITOR)
+        assert r.status_code == 403
