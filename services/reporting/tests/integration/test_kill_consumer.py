@@ -65,6 +65,12 @@ async def test_sigkill_at_random_points_loses_and_doubles_nothing(
         "LSG_CONSUMER_SESSION_TIMEOUT_MS": "6000",
     }
     rng = random.Random(42)
+    # Kill points as fractions of the work, drawn once: each life is killed once it has made progress and passed
+    # its point (wherever the consumer then is: mid-batch, mid-transaction, mid-commit). A random delay alone
+    # let a fast consumer finish everything in its second life, so a run sometimes killed it only once.
+    total = programme.unique_events
+    width = 0.8 / MAX_KILLS  # one point in each of MAX_KILLS slices of 5 %-85 % of the work
+    points = [total * rng.uniform(0.05 + i * width, 0.05 + (i + 0.6) * width) for i in range(MAX_KILLS)]
     kills = 0
     started = time.monotonic()
     log = (tmp_path / "consumer.log").open("w")
@@ -73,29 +79,29 @@ async def test_sigkill_at_random_points_loses_and_doubles_nothing(
             [sys.executable, "-m", "lsg_reporting", "consume"], env=env, stdout=log, stderr=subprocess.STDOUT
         )
         try:
-            # Kill at a random moment while it is working: once it has made progress in this life.
             before = await _count(database_url, group)
+            point = points[kills] if kills < len(points) else None
             done = False
-            while not done:
+            while True:
                 count = await _count(database_url, group)
-                if count > before or count >= programme.unique_events:
+                if count >= total:
+                    done = True
                     break
-                done = proc.poll() is not None or time.monotonic() - started > 1500
-                await asyncio.sleep(0.1)
-            done = done or await _count(database_url, group) >= programme.unique_events
-            deadline = time.monotonic() + rng.uniform(0.2, 3.0)
-            while not done and time.monotonic() < deadline:
-                await asyncio.sleep(0.1)
-            if kills >= MAX_KILLS or done:
-                while (
-                    await _count(database_url, group) < programme.unique_events
-                    and proc.poll() is None
-                    and time.monotonic() - started < 1500
-                ):
+                if point is not None and count > before and count >= point:
+                    break
+                if proc.poll() is not None or time.monotonic() - started > 1500:
+                    done = True
+                    break
+                await asyncio.sleep(0.05)
+            if done or point is None:
+                while await _count(database_url, group) < total and proc.poll() is None:
+                    if time.monotonic() - started > 1500:
+                        break
                     await asyncio.sleep(0.25)
                 proc.send_signal(signal.SIGTERM)
                 proc.wait(timeout=30)
                 break
+            await asyncio.sleep(rng.uniform(0.0, 0.15))  # not always right after a commit
             proc.send_signal(signal.SIGKILL)  # mid-batch, mid-transaction, mid-commit: wherever it is
             proc.wait(timeout=10)
             kills += 1
