@@ -6,7 +6,10 @@ from pathlib import Path
 
 from pydantic import Field, SecretStr
 
+from lsg_shared import privacy
 from lsg_shared.settings import ServiceSettings
+
+_DEV_ENVIRONMENTS = {"development", "test", "local"}
 
 # CAP severities whose unacknowledged alerts escalate, with the seconds allowed before each escalation.
 # Minor alerts (low battery...) are recorded and shown but never page anyone.
@@ -78,3 +81,19 @@ class AlertsSettings(ServiceSettings):
     notify_attempts_per_channel: int = Field(5, gt=0, description="Tries on one channel before the next one")
     notify_backoff_s: float = Field(5.0, gt=0, description="Wait after the first failed try; doubles each time")
     notify_backoff_max_s: float = Field(300.0, gt=0, description="Longest wait between tries")
+
+    # ---- privacy fan-out -----------------------------------------------------------------------------------
+    privacy_subject_key: SecretStr | None = Field(
+        None,
+        description="The suite's subject-token key (LSG_PRIVACY_SUBJECT_KEY): person.erasure_requested names people "
+        "by tokens made with it",
+        repr=False,
+    )
+    privacy_group_id: str = Field("alerts-privacy", description="Consumer group of the privacy topic")
+
+    def subject_key(self) -> str | None:
+        """The subject-token key; None outside development when unset (erasure requests then match contacts by
+        their ids in ``local_ids['alerts']`` only)."""
+        if self.privacy_subject_key is not None:
+            return self.privacy_subject_key.get_secret_value()
+        return privacy.DEVELOPMENT_KEY if self.environment in _DEV_ENVIRONMENTS else None

@@ -297,3 +297,48 @@ async def test_contacts_are_sealed_at_rest_and_erasable(make_settings, h, mailpi
         assert (await client.get(f"/v1/rotas/{rota_id}", headers=h.AUTH_ADMIN)).json()["members"] == []
         r = await client.post("/v1/contacts", json={"name": "x"}, headers=h.AUTH_EDITOR)
         assert r.status_code == 403
+
+
+async def test_the_privacy_fan_out_erases_the_contacts_a_request_names(
+    make_settings, kafka_bootstrap, h, mailpit, producer, database_url
+) -> None:
+    from lsg_events import CloudEvent, PersonErasureCompleted
+    from lsg_events.privacy import PersonErasureRequested
+    from lsg_shared import privacy
+
+    settings = notify_settings(make_settings, mailpit)
+    key = settings.subject_key()
+    assert key is not None
+    address = f"{unique('gone')}@example.lv"
+    async with h.started(settings) as client, collect(kafka_bootstrap, topics.PRIVACY) as ev:
+        by_mail = await contact(client, h, "Pēteris Ozols", "lv", address)
+        by_id = await contact(client, h, "Kept By Id", "en", f"{unique('id')}@example.lv")
+        kept = await contact(client, h, "Someone Else", "en", f"{unique('kept')}@example.lv")
+        request_id = unique("erase")
+        request = PersonErasureRequested(
+            request_id=request_id,
+            requested_at=datetime.now(UTC),
+            subject_tokens=privacy.subject_tokens(key, email=address.upper()),
+            local_ids={"alerts": [by_id]},
+        )
+        k, value, headers = CloudEvent(data=request, source="urn:lsg:test").to_kafka()
+        await producer.send_and_wait(
+            topics.PRIVACY, value, key=k, headers=[(n, v.encode()) for n, v in headers.items()]
+        )
+        await ev.wait_for(
+            lambda c: any(
+                e.data.request_id == request_id and e.data.service == "alerts"
+                for e in c.events(PersonErasureCompleted.event_type)
+            ),
+            60,
+            "the alerts service's confirmation",
+        )
+        done = next(
+            e.data
+            for e in ev.events(PersonErasureCompleted.event_type)
+            if e.data.request_id == request_id and e.data.service == "alerts"
+        )
+        assert done.erased == {"contacts": 2}
+        for cid, gone in ((by_mail, True), (by_id, True), (kept, False)):
+            shown = (await client.get(f"/v1/contacts/{cid}", headers=h.AUTH_ADMIN)).json()
+            assert (shown["name"] is None) is gone, shown

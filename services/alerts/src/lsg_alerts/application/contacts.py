@@ -23,7 +23,11 @@ from lsg_alerts.adapters.secrets import SecretBox
 from lsg_alerts.application.errors import Conflict, Invalid, NotFound
 from lsg_alerts.application.lifecycle import now
 from lsg_alerts.domain import notify as rules
-from lsg_shared.uow import UnitOfWork
+from lsg_events.privacy import PersonErasureCompleted
+from lsg_shared import privacy
+from lsg_shared.uow import Transaction, UnitOfWork
+
+SERVICE = "alerts"
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +95,49 @@ async def erase(uow: UnitOfWork, contact_id: UUID) -> asyncpg.Record:
         fresh = await db.get_contact(tx.conn, contact_id)
         assert fresh is not None
         return fresh
+
+
+def person_tokens(subject_key: str, person: Person, country: str) -> set[str]:
+    """The subject tokens of everything identifying the person (each address, the phone, the name in its country)."""
+    tokens = set(privacy.subject_tokens(subject_key, phone=person.phone, name=person.name, country=country))
+    for channel in person.channels:
+        if channel.get("kind") == "email":
+            tokens.update(privacy.subject_tokens(subject_key, email=channel["address"]))
+    return tokens
+
+
+async def erase_requested(
+    tx: Transaction,
+    box: SecretBox,
+    subject_key: str | None,
+    *,
+    request_id: str,
+    tokens: Sequence[str],
+    local_ids: Sequence[str],
+) -> int:
+    """The privacy fan-out (``person.erasure_requested``): erase the contacts the request means — their id among
+    ``local_ids``, or a subject token of theirs among ``tokens`` — and confirm with counts only."""
+    wanted = set(tokens) if subject_key else set()
+    ids: set[UUID] = set()
+    for value in local_ids:
+        try:
+            ids.add(UUID(value))
+        except ValueError:
+            continue
+    at = now()
+    erased = 0
+    for row in await db.living_contacts(tx.conn):
+        person = unseal(box, row["sealed"])
+        hit = row["contact_id"] in ids
+        if not hit and subject_key and wanted and person is not None:
+            hit = bool(person_tokens(subject_key, person, row["country"]) & wanted)
+        if hit:
+            await db.erase_contact(tx.conn, row["contact_id"], at)
+            erased += 1
+    await tx.emit(
+        PersonErasureCompleted(request_id=request_id, service=SERVICE, completed_at=at, erased={"contacts": erased})
+    )
+    return erased
 
 
 async def _check_members(conn: Any, members: Sequence[UUID], field: str) -> None:

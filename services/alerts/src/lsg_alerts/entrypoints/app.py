@@ -43,6 +43,7 @@ def create_app(settings: AlertsSettings | None = None) -> FastAPI:
 
     def register_consumers(rt: Runtime) -> None:
         consumers.register(rt, partner_doors, unit_of_work, settings.partner_group_id)
+        consumers.register_privacy(rt, box, settings)
 
     async def open_unit_of_work(rt: Runtime) -> None:
         # One per lifespan (tests start an app object again, on a new pool); the doors reuse it per request.

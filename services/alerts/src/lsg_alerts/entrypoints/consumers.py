@@ -31,17 +31,20 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from lsg_alerts.application import heartbeats
+from lsg_alerts.adapters.secrets import SecretBox
+from lsg_alerts.application import contacts, heartbeats
 from lsg_alerts.application.doors import Inbound, PartnerDoors
 from lsg_alerts.application.errors import Rejected
-from lsg_events import topics
+from lsg_alerts.settings import AlertsSettings
+from lsg_events import EVENT_TYPES, topics
 from lsg_events.alerts import DeviceHeartbeat
 from lsg_events.envelope import CloudEvent
+from lsg_events.privacy import PersonErasureRequested
 from lsg_shared import audit, consumer, metrics
 from lsg_shared.consumer import INFRASTRUCTURE_ERRORS, EventConsumer
 from lsg_shared.db import Conn
 from lsg_shared.runtime import Runtime
-from lsg_shared.uow import UnitOfWork
+from lsg_shared.uow import Transaction, UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -159,3 +162,40 @@ def register(rt: Runtime, doors: PartnerDoors, uow: Callable[[], UnitOfWork], gr
         description="Signed CAP 1.2 alerts and heartbeats from partner systems",
     )
     return door
+
+
+def register_privacy(rt: Runtime, box: SecretBox, settings: AlertsSettings) -> EventConsumer:
+    """``person.erasure_requested`` on the privacy topic: erase the contacts it means and confirm (inbox claim and
+    erasure in one transaction; a bad record goes to the topic's dead letters)."""
+
+    async def handle(conn: Any, event: CloudEvent) -> None:
+        data = event.data
+        if not isinstance(data, PersonErasureRequested):
+            return  # the confirmations travel on the same topic
+        await contacts.erase_requested(
+            Transaction(rt.uow, conn),
+            box,
+            settings.subject_key(),
+            request_id=data.request_id,
+            tokens=data.subject_tokens,
+            local_ids=data.local_ids.get(contacts.SERVICE, []),
+        )
+
+    privacy_consumer = EventConsumer(
+        name=settings.privacy_group_id,
+        pool=lambda: rt.pool,
+        publish=rt.publish_raw,
+        registry=EVENT_TYPES,
+        handle=handle,
+        retries=settings.consumer_retries,
+        backoff_s=settings.consumer_retry_backoff_s,
+    )
+    consumer.subscribe(
+        rt.broker,
+        privacy_consumer,
+        topics.PRIVACY,
+        group_id=settings.privacy_group_id,
+        title="alerts-privacy",
+        description="person.erasure_requested: erase the contacts it names and confirm",
+    )
+    return privacy_consumer

@@ -50,6 +50,11 @@ async def list_contacts(conn: Conn, limit: int, offset: int) -> list[Row]:
     )
 
 
+async def living_contacts(conn: Conn) -> list[Row]:
+    """Every contact not yet erased (the privacy fan-out opens each to match a request's tokens)."""
+    return list(await conn.fetch("SELECT * FROM contacts WHERE erased_at IS NULL ORDER BY created_at"))
+
+
 async def erase_contact(conn: Conn, contact_id: UUID, at: datetime) -> None:
     """Forget the person: the sealed data goes, they leave every rota, and nothing pending is sent to them."""
     await conn.execute(
