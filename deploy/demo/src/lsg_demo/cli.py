@@ -140,9 +140,13 @@ async def wait_for_reporting(api: Api, *, group: str, timeout: float, quiet_s: f
         if figures != last:
             last, stable_since = figures, time.monotonic()
         elif time.monotonic() - stable_since >= quiet_s:
-            lag = await _reporting_lag(group)
+            # A service not yet connected to Kafka holds its writes in its outbox: the topics' ends (and so the
+            # lag) say nothing about those until it publishes (a fresh suite connects with a growing pause).
+            connected = [await api.publishing(svc) for svc in ("surveys", "training", "alerts", "reporting")]
+            lag = await _reporting_lag(group) if all(connected) else -1
             if lag in (0, None):
                 return indicators
+            stable_since = time.monotonic()  # look again after another quiet spell
         await asyncio.sleep(0.5)
     log.warning("the reporting figures were still moving after %.0f s", timeout)
     return indicators

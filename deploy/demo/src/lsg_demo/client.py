@@ -152,6 +152,20 @@ class Api:
             raise ApiError(method, f"{client.base_url}{path}", response.status_code, response.text)
         raise AssertionError("unreachable")
 
+    async def publishing(self, svc: str) -> bool:
+        """Whether the service is connected to Kafka with its outbox relay publishing (``/health/ready``): until
+        then what it stored waits in its outbox, and the reporting consumer cannot be "caught up" with it."""
+        client = self._clients.get(svc)
+        if client is None:
+            return True  # not part of this run
+        try:
+            response = await client.get("/health/ready")
+            checks = response.json().get("checks", {})
+        except (httpx.HTTPError, ValueError):
+            return False
+        relay = checks.get("outbox_relay", {"publishing": True})
+        return bool(checks.get("kafka", {}).get("ok")) and bool(relay.get("publishing", True))
+
     async def get(self, svc: str, path: str, *, role: str | None = "editor", **kw: Any) -> Any:
         return (await self.request(svc, "GET", path, role=role, **kw)).json()
 
