@@ -79,8 +79,14 @@ def reporting_group(reporting_kafka: str) -> str:
         consumer = AIOKafkaConsumer(bootstrap_servers=reporting_kafka, group_id=group, enable_auto_commit=False)
         await consumer.start()
         try:
-            metadata = await consumer._client.fetch_all_metadata()
+            # Topics just created may not be in the metadata yet: ask until each of them has its partitions.
+            for _ in range(60):
+                metadata = await consumer._client.fetch_all_metadata()
+                if all(metadata.partitions_for_topic(t) for t in consumed):
+                    break
+                await asyncio.sleep(0.5)
             tps = [TopicPartition(t, p) for t in consumed for p in sorted(metadata.partitions_for_topic(t) or ())]
+            assert len({tp.topic for tp in tps}) == len(consumed), f"topics without partitions: {consumed}"
             consumer.assign(tps)
             await consumer.seek_to_end(*tps)
             await consumer.commit({tp: await consumer.position(tp) for tp in tps})
