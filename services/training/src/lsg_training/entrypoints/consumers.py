@@ -1,13 +1,12 @@
-"""What the training service consumes: ``person.erasure_requested`` on the privacy topic (one group, inbox claim
-and erasure in one transaction, offset committed after; a bad record goes to ``lsg.privacy.requests.v1.dlq``)."""
+"""What the training service consumes: ``person.erasure_requested`` on the privacy topic, through the shared
+erasure-request consumer (``lsg_shared.privacy_requests``: its own group, inbox claim and erasure in one
+transaction, offset committed after; a bad record goes to ``lsg.privacy.requests.v1.dlq``)."""
 
 from __future__ import annotations
 
-from lsg_events import EVENT_TYPES, CloudEvent
 from lsg_events.privacy import PersonErasureRequested
-from lsg_events.topics import PRIVACY
-from lsg_shared.consumer import EventConsumer, subscribe
-from lsg_shared.db import Conn
+from lsg_shared.consumer import EventConsumer
+from lsg_shared.privacy_requests import subscribe_erasure_requests
 from lsg_shared.runtime import Runtime
 from lsg_shared.uow import Transaction
 from lsg_training.application import privacy
@@ -21,14 +20,10 @@ def register(rt: Runtime) -> EventConsumer:
     settings = rt.settings
     assert isinstance(settings, TrainingSettings)
 
-    async def handle(conn: Conn, event: CloudEvent) -> None:
-        data = event.data
-        if not isinstance(data, PersonErasureRequested):
-            return  # the confirmations travel on the same topic
-        uow = rt.uow
+    async def erase(tx: Transaction, data: PersonErasureRequested) -> None:
         await privacy.erase(
-            Transaction(uow, conn),
-            residency_of(uow),
+            tx,
+            residency_of(rt.uow),
             settings.subject_key(),
             request_id=data.request_id,
             requested="event",
@@ -36,21 +31,5 @@ def register(rt: Runtime) -> EventConsumer:
             local_ids=data.local_ids.get(privacy.SERVICE, []),
         )
 
-    consumer = EventConsumer(
-        name=GROUP,
-        pool=lambda: rt.pool,
-        publish=rt.publish_raw,
-        registry=EVENT_TYPES,
-        handle=handle,
-        retries=settings.consumer_retries,
-        backoff_s=settings.consumer_retry_backoff_s,
-    )
-    subscribe(
-        rt.broker,
-        consumer,
-        PRIVACY,
-        group_id=GROUP,
-        title="training-privacy",
-        description="person.erasure_requested: erase the person's personal data here and confirm",
-    )
-    return consumer
+    description = "person.erasure_requested: erase the person's personal data here and confirm"
+    return subscribe_erasure_requests(rt, "training", erase, description=description)

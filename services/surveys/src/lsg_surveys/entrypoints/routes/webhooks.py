@@ -71,5 +71,5 @@ async def kobo_webhook(
     """One KoboToolbox submission: 201 recorded, 200 duplicate (a retry) or corrected (`meta/deprecatedID`);
     422 with the row's errors when it does not fit the campaign's mapping."""
     report = await webhooks.receive(uow, definitions, pseudo, campaign_id, presented_secret(request), payload)
-    body = ResponseStored(response_id=report.response_id or "", status=report.status)  # type: ignore[arg-type]
+    body = ResponseStored(response_id=report.response_id or "", status=report.status)
     return JSONResponse(body.model_dump(), status_code=201 if report.status == "recorded" else 200)
