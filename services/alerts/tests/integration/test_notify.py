@@ -192,6 +192,9 @@ async def test_the_elder_then_the_duty_officer_is_reached_and_acknowledges_from_
         detail = (await client.get(f"/v1/alerts/{alert_id}", headers=h.AUTH_VIEWER)).json()
         assert detail["state"] == "acknowledged"
         assert detail["next_escalation_at"] is None
+        notified = [(n["contact_id"], n["level"], n["state"]) for n in detail["notifications"]]
+        assert notified == [(elder, "settlement_elder", "sent"), (officer, "municipality", "sent")]
+        assert detail["notifications"][1]["link_used_at"] is not None
 
         # Reused: refused (410), and the elder's older link finds the alert acknowledged (409); nothing changes.
         r = await client.post(f"/v1/ack/{token}")
@@ -342,3 +345,125 @@ async def test_the_privacy_fan_out_erases_the_contacts_a_request_names(
         for cid, gone in ((by_mail, True), (by_id, True), (kept, False)):
             shown = (await client.get(f"/v1/contacts/{cid}", headers=h.AUTH_ADMIN)).json()
             assert (shown["name"] is None) is gone, shown
+
+
+class _Receiver:
+    """A dispatch system's webhook endpoint on a free port: verifies the signature, keeps what it received."""
+
+    def __init__(self, secret: str) -> None:
+        import http.server
+        import json
+        import threading
+
+        from lsg_alerts.domain import signing
+
+        received: list[dict[str, Any]] = []
+        self.received = received
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                try:
+                    signing.verify(
+                        secrets=[secret],
+                        timestamp_header=self.headers.get("X-LSG-Timestamp"),
+                        signature_header=self.headers.get("X-LSG-Signature"),
+                        body=body,
+                        reference_time=time.time(),
+                        tolerance_s=300,
+                    )
+                except signing.SignatureProblem:
+                    self.send_response(401)
+                    self.end_headers()
+                    return
+                received.append(json.loads(body))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                return
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/lsg"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def closed_port_url() -> str:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{s.getsockname()[1]}/nobody"
+
+
+async def test_a_signed_webhook_reaches_dispatch_and_failover_goes_to_the_next_channel_then_the_next_person(
+    make_settings, kafka_bootstrap, h, mailpit
+) -> None:
+    settings = notify_settings(
+        make_settings, mailpit, ack_deadlines_s={"Extreme": 600.0}, notify_attempts_per_channel=2
+    )
+    secret = "dispatch-shared-secret-0123456789"
+    receiver = _Receiver(secret)
+    s1, s2, s3 = (unique("S")[-10:] for _ in range(3))
+    async with h.started(settings) as client, collect(kafka_bootstrap, topics.ALERTS) as ev:
+        try:
+            partner, secret_p = await h.create_partner(client)
+
+            async def person(name: str, channels: list[dict[str, str]]) -> str:
+                body = {"name": name, "language": "en", "channels": channels}
+                r = await client.post("/v1/contacts", json=body, headers=h.AUTH_ADMIN)
+                assert r.status_code == 201, r.text
+                assert all("secret" not in c for c in r.json()["channels"])
+                return str(r.json()["contact_id"])
+
+            dispatch = await person("Dispatch", [{"kind": "webhook", "url": receiver.url, "secret": secret}])
+            two_ways = await person(
+                "Two Ways",
+                [
+                    {"kind": "webhook", "url": closed_port_url(), "secret": secret},
+                    {"kind": "email", "address": f"two-{s2}@example.lv"},
+                ],
+            )
+            unreachable = await person("Away", [{"kind": "webhook", "url": closed_port_url(), "secret": secret}])
+            backup = await person("Backup", [{"kind": "email", "address": f"backup-{s3}@example.lv"}])
+            await rota(client, h, "settlement_elder", f"S{s1}", [dispatch])
+            await rota(client, h, "settlement_elder", f"S{s2}", [two_ways])
+            await rota(client, h, "settlement_elder", f"S{s3}", [unreachable, backup])
+
+            # The webhook: signed JSON with the link; acknowledging through it names the webhook channel.
+            a1 = await raise_alert(client, partner, secret_p, await device_in(client, h, partner, s1))
+            deadline = time.monotonic() + 20
+            while not receiver.received and time.monotonic() < deadline:
+                await asyncio.sleep(0.1)
+            [hook] = receiver.received
+            assert hook["alert_id"] == a1
+            assert hook["contact_id"] == dispatch
+            assert hook["level"] == "settlement_elder"
+            assert hook["subject"].startswith("Alert (extreme)")
+            token = hook["ack_url"].rsplit("/", 1)[1]
+            assert (await client.post(f"/v1/ack/{token}")).status_code == 200
+            await ev.wait_for(lambda c: of_alert(c, AlertAcknowledged.event_type, a1), 20, "alert.acknowledged")
+            assert of_alert(ev, AlertAcknowledged.event_type, a1)[0].channel.value == "webhook"
+
+            # Next channel: the webhook refuses twice, then the person's e-mail.
+            a2 = await raise_alert(client, partner, secret_p, await device_in(client, h, partner, s2))
+            await mail_to(mailpit, f"two-{s2}@example.lv")
+            await ev.wait_for(lambda c: len(of_alert(c, NotificationFailed.event_type, a2)) >= 2, 20, "2 failures")
+            steps = [f.next for f in of_alert(ev, NotificationFailed.event_type, a2)]
+            assert steps == ["retry", "next_channel"]
+
+            # Next person: the first on call cannot be reached at all, the next one on the rota is.
+            a3 = await raise_alert(client, partner, secret_p, await device_in(client, h, partner, s3))
+            await mail_to(mailpit, f"backup-{s3}@example.lv")
+            await ev.wait_for(lambda c: len(of_alert(c, NotificationFailed.event_type, a3)) >= 2, 20, "2 failures")
+            failed = of_alert(ev, NotificationFailed.event_type, a3)
+            assert [f.next for f in failed] == ["retry", "next_contact"]
+            assert {f.contact_id for f in failed} == {unreachable}
+            await ev.wait_for(lambda c: of_alert(c, NotificationSent.event_type, a3), 20, "notification.sent")
+            assert of_alert(ev, NotificationSent.event_type, a3)[0].contact_id == backup
+        finally:
+            receiver.close()

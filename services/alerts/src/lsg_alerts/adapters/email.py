@@ -11,6 +11,7 @@ import logging
 import ssl
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
+from typing import Any
 
 import aiosmtplib
 
@@ -29,8 +30,11 @@ class EmailChannel:
     def __repr__(self) -> str:
         return f"EmailChannel({self.settings.smtp_host}:{self.settings.smtp_port})"
 
-    async def send(self, to: str, subject: str, text: str, language: str) -> str | None:
+    async def send(
+        self, spec: dict[str, str], subject: str, text: str, language: str, payload: dict[str, Any]
+    ) -> str | None:
         s = self.settings
+        to = spec.get("address", "")
         msg = EmailMessage(policy=_POLICY)
         msg["From"] = s.smtp_from
         msg["To"] = to

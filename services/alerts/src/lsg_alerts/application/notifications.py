@@ -34,8 +34,11 @@ log = logging.getLogger(__name__)
 
 
 class Channel(Protocol):
-    async def send(self, to: str, subject: str, text: str, language: str) -> str | None:
-        """None when accepted, else a short machine code of why not."""
+    async def send(
+        self, spec: dict[str, str], subject: str, text: str, language: str, payload: dict[str, Any]
+    ) -> str | None:
+        """Send to the channel ``spec`` (its address or URL, sealed with the contact); ``payload`` is the structured
+        form (ids, level, severity, the link) for machine channels. None when accepted, else a machine code."""
 
 
 def ack_key(settings: AlertsSettings) -> bytes:
@@ -144,6 +147,7 @@ class Notifier:
             reason: str | None = "no_channel"
         else:
             title = n["headline"] or n["event"]
+            link = self.link(n["notification_id"], at)
             message = rules.render(
                 n["language"],
                 name=person.name,
@@ -152,10 +156,19 @@ class Notifier:
                 severity=n["severity"],
                 level=n["level"],
                 received_at=n["received_at"],
-                link=self.link(n["notification_id"], at),
+                link=link,
                 drill=n["drill"],
             )
-            reason = await adapter.send(channel_spec["address"], message.subject, message.text, n["language"])
+            payload = {
+                "notification_id": str(n["notification_id"]),
+                "alert_id": str(n["alert_id"]),
+                "contact_id": str(n["contact_id"]),
+                "level": n["level"],
+                "severity": n["severity"],
+                "drill": n["drill"],
+                "ack_url": link,
+            }
+            reason = await adapter.send(channel_spec, message.subject, message.text, n["language"], payload)
         done_at = now()
         await db.record_attempt(
             tx.conn, n["notification_id"], done_at, n["channel"], index, attempt, reason is None, reason
@@ -251,6 +264,12 @@ class Notifier:
                 row["channel_kinds"][0], at,
             )  # fmt: skip
             return
+
+
+async def notifications_of(uow: UnitOfWork, alert_id: UUID) -> list[asyncpg.Record]:
+    """Who was notified about an alert, how, and how it went (contact ids, never addresses)."""
+    async with uow.read() as conn:
+        return await db.notifications_of(conn, alert_id)
 
 
 # ---- acknowledging from the message ---------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from lsg_alerts.adapters.email import EmailChannel
 from lsg_alerts.adapters.secrets import SecretBox
+from lsg_alerts.adapters.webhook import WebhookChannel
 from lsg_alerts.application.doors import PartnerDoors
 from lsg_alerts.application.notifications import Notifier
 from lsg_alerts.entrypoints import consumers, errors
@@ -33,7 +34,7 @@ def create_app(settings: AlertsSettings | None = None) -> FastAPI:
     settings = settings or AlertsSettings()
     box = SecretBox.from_settings(settings)  # fails fast outside development when no key is configured
     partner_doors = PartnerDoors(settings, box)
-    notifier = Notifier(settings, box, {"email": EmailChannel(settings)})
+    notifier = Notifier(settings, box, {"email": EmailChannel(settings), "webhook": WebhookChannel(settings)})
     supervisors: list[Supervisor] = []
     senders: list[SenderLoop] = []
     units: list[UnitOfWork] = []  # this lifespan's unit of work (the pool opens when the lifespan starts)

@@ -6,7 +6,7 @@ PostgreSQL cannot store (422 naming the field)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import asyncpg
@@ -198,9 +198,20 @@ AREA_CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$"
 EMAIL_PATTERN = r"^[^@\s<>()\[\],;:\"]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$"
 
 
-class ChannelIn(RequestModel):
-    kind: Literal["email"] = Field(description="email (a webhook channel is the next one; SMS after it)")
+class EmailChannelIn(RequestModel):
+    kind: Literal["email"]
     address: str = Field(pattern=EMAIL_PATTERN, max_length=254)
+
+
+class WebhookChannelIn(RequestModel):
+    kind: Literal["webhook"]
+    url: str = Field(pattern=r"^https?://[^\s]{1,2000}$", description="Where the signed JSON is POSTed")
+    secret: str = Field(
+        min_length=16, max_length=200, description="The HMAC secret the receiver verifies with (never shown again)"
+    )
+
+
+ChannelIn = Annotated[EmailChannelIn | WebhookChannelIn, Field(discriminator="kind")]
 
 
 class ContactIn(RequestModel):
@@ -251,7 +262,8 @@ def contact_json(row: asyncpg.Record, box: SecretBox) -> dict[str, Any]:
         "contact_id": str(row["contact_id"]),
         "name": person.name if person else None,
         "language": row["language"],
-        "channels": person.channels if person else [],
+        # A webhook's secret is never shown again.
+        "channels": [{k: v for k, v in c.items() if k != "secret"} for c in person.channels] if person else [],
         "phone": person.phone if person else None,
         "drills": row["drills"],
         "country": row["country"],
@@ -285,3 +297,23 @@ def rota_json(row: asyncpg.Record, overrides: list[asyncpg.Record] | None) -> di
     if overrides is not None:
         out["overrides"] = [override_json(o) for o in overrides]
     return out
+
+
+def notifications_json(rows: list[asyncpg.Record]) -> list[dict[str, Any]]:
+    def ts(value: datetime | None) -> str | None:
+        return value.isoformat() if value else None
+
+    return [
+        {
+            "notification_id": str(r["notification_id"]),
+            "contact_id": str(r["contact_id"]),
+            "level": r["level"],
+            "channel": r["channel"],
+            "attempts": r["attempts"],
+            "state": r["state"],
+            "created_at": ts(r["created_at"]),
+            "sent_at": ts(r["sent_at"]),
+            "link_used_at": ts(r["ack_used_at"]),
+        }
+        for r in rows
+    ]

@@ -8,11 +8,11 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query
 
-from lsg_alerts.application import lifecycle
+from lsg_alerts.application import lifecycle, notifications
 from lsg_alerts.domain import cap
 from lsg_alerts.domain.lifecycle import AlertState
 from lsg_alerts.entrypoints.dependencies import Uow, scope_of
-from lsg_alerts.entrypoints.schemas import NoteIn, alert_json, history_json
+from lsg_alerts.entrypoints.schemas import NoteIn, alert_json, history_json, notifications_json
 from lsg_shared.deps import Editor, Offset, Viewer
 from lsg_shared.inputs import SafeText
 from lsg_shared.problems import invalid
@@ -66,12 +66,13 @@ async def list_alerts(
     return {"items": [alert_json(r) for r in rows], "limit": limit, "offset": offset}
 
 
-@router.get("/{alert_id}", summary="One alert with its history")
+@router.get("/{alert_id}", summary="One alert with its history and who was notified")
 async def get_alert(_: Viewer, alert_id: UUID, uow: Uow) -> dict[str, Any]:
     row, history = await lifecycle.alert_with_history(uow, alert_id)
     out = alert_json(row)
     out["cap"] = row["cap"]
     out["history"] = history_json(history)
+    out["notifications"] = notifications_json(await notifications.notifications_of(uow, alert_id))
     return out
 
 
