@@ -95,3 +95,34 @@ def test_per_country_urls_and_respondent_retention_reach_surveys(render: Any) ->
 def test_without_the_settings_surveys_is_unchanged(render: Any) -> None:
     env = _env(render(), "Deployment", "lsg-surveys")
     assert not [n for n in env if "PERSONAL_DATABASE_URL" in n or "RESPONDENT_RETENTION" in n]
+
+
+ALERTS_RESIDENCY = [
+    "components.alerts.personalDatabases.LV.existingSecret=lsg-alerts-personal-lv",
+    "components.alerts.personalDatabases.LV.key=dsn",
+    "components.alerts.personalDatabases.RU.existingSecret=lsg-alerts-personal-ru",
+    "components.alerts.personalDatabases.RU.key=dsn",
+    "privacy.subjectKey.existingSecret=lsg-privacy",
+    "privacy.alertsContactRetentionDays=400",
+]
+
+
+def test_per_country_urls_and_contact_retention_reach_alerts(render: Any) -> None:
+    objs = render(sets=ALERTS_RESIDENCY)
+    for kind, name in (("Deployment", "lsg-alerts"), ("Job", "lsg-alerts-migrate")):
+        env = _env(objs, kind, name)
+        for country in ("LV", "RU"):
+            ref = env[f"LSG_ALERTS_PERSONAL_DATABASE_URL_{country}"]["valueFrom"]["secretKeyRef"]
+            assert ref == {"name": f"lsg-alerts-personal-{country.lower()}", "key": "dsn"}
+        assert env["LSG_ALERTS_CONTACT_RETENTION_DAYS"]["value"] == "400"
+        assert env["LSG_PRIVACY_SUBJECT_KEY"]["valueFrom"]["secretKeyRef"]["name"] == "lsg-privacy"
+    for other in ("lsg-training", "lsg-surveys"):
+        env = _env(objs, "Deployment", other)
+        assert not [n for n in env if "PERSONAL_DATABASE_URL" in n or n == "LSG_ALERTS_CONTACT_RETENTION_DAYS"]
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.Draft7Validator(SCHEMA).validate({"privacy": {"alertsContactRetentionDays": -1}})
+
+
+def test_without_the_settings_alerts_is_unchanged(render: Any) -> None:
+    env = _env(render(), "Deployment", "lsg-alerts")
+    assert not [n for n in env if "PERSONAL_DATABASE_URL" in n or "CONTACT_RETENTION" in n]

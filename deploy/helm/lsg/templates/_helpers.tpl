@@ -150,6 +150,10 @@ Args: dict root, c.
 - name: LSG_SURVEYS_RESPONDENT_RETENTION_DAYS
   value: {{ .surveysRespondentRetentionDays | quote }}
 {{- end }}
+{{- if and (eq $c.name "alerts") .alertsContactRetentionDays }}
+- name: LSG_ALERTS_CONTACT_RETENTION_DAYS
+  value: {{ .alertsContactRetentionDays | quote }}
+{{- end }}
 {{- end }}
 {{- if $root.Values.audit.trustedProxies }}
 - name: LSG_TRUSTED_PROXIES
