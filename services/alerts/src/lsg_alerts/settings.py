@@ -90,6 +90,34 @@ class AlertsSettings(ServiceSettings):
         repr=False,
     )
     privacy_group_id: str = Field("alerts-privacy", description="Consumer group of the privacy topic")
+    # Issue 30 (docs/privacy.md): residency and retention of contacts.
+    alerts_personal_database_url_lv: str | None = Field(
+        None,
+        description=(
+            "LSG_ALERTS_PERSONAL_DATABASE_URL_LV: a database in Latvia (EU) for Latvian contacts' sealed personal "
+            "part (name, addresses, phone); unset: it stays in the main database"
+        ),
+        repr=False,
+    )
+    alerts_personal_database_url_ru: str | None = Field(
+        None,
+        description=(
+            "LSG_ALERTS_PERSONAL_DATABASE_URL_RU: a database in Russia for Russian contacts' sealed personal part"
+            " (152-FZ art. 18(5)); unset: it stays in the main database"
+        ),
+        repr=False,
+    )
+    alerts_contact_retention_days: int | None = Field(
+        None,
+        ge=1,
+        description=(
+            "LSG_ALERTS_CONTACT_RETENTION_DAYS: erase contacts in no rota and not active (registered, notified, "
+            "covering) for this many days; unset: kept until erased"
+        ),
+    )
+    alerts_retention_interval_s: float = Field(
+        6 * 3600, gt=0, description="LSG_ALERTS_RETENTION_INTERVAL_S: how often the retention job runs"
+    )
 
     def subject_key(self) -> str | None:
         """The subject-token key; None outside development when unset (erasure requests then match contacts by
@@ -97,3 +125,8 @@ class AlertsSettings(ServiceSettings):
         if self.privacy_subject_key is not None:
             return self.privacy_subject_key.get_secret_value()
         return privacy.DEVELOPMENT_KEY if self.environment in _DEV_ENVIRONMENTS else None
+
+    def personal_database_urls(self) -> dict[str, str]:
+        """Per country, its personal database (only the configured ones)."""
+        urls = {"LV": self.alerts_personal_database_url_lv, "RU": self.alerts_personal_database_url_ru}
+        return {country: url for country, url in urls.items() if url}

@@ -9,6 +9,7 @@ name a contact by id only.
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,12 +23,14 @@ from lsg_alerts.adapters import postgres as db
 from lsg_alerts.adapters.secrets import SecretBox
 from lsg_alerts.application.errors import Conflict, Invalid, NotFound
 from lsg_alerts.application.lifecycle import now
+from lsg_alerts.application.residency import NONE, Residency
 from lsg_alerts.domain import notify as rules
 from lsg_events.privacy import PersonErasureCompleted
-from lsg_shared import privacy
+from lsg_shared import audit, privacy
 from lsg_shared.uow import Transaction, UnitOfWork
 
 SERVICE = "alerts"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,36 +65,44 @@ async def register(
     drills: bool,
     country: str,
     municipality_code: str | None,
-) -> asyncpg.Record:
+    residency: Residency = NONE,
+) -> dict[str, Any]:
+    """A new contact; with a personal database for ``country`` the sealed part goes there (residency)."""
     kinds = [c["kind"] for c in person.channels]
+    contact_id = uuid.uuid4()
+    sealed, residence = await residency.place(contact_id, country, seal(box, person))
     async with uow.begin() as tx:
-        return await db.insert_contact(
-            tx.conn, uuid.uuid4(), seal(box, person), language, drills, kinds, country, municipality_code
+        row = await db.insert_contact(
+            tx.conn, contact_id, sealed, language, drills, kinds, country, municipality_code, residence
         )
+    return await residency.fill_one(row)
 
 
-async def get(uow: UnitOfWork, contact_id: UUID) -> asyncpg.Record:
+async def get(uow: UnitOfWork, contact_id: UUID, residency: Residency = NONE) -> dict[str, Any]:
     async with uow.read() as conn:
         row = await db.get_contact(conn, contact_id)
     if row is None:
         raise NotFound("contact", contact_id)
-    return row
+    return await residency.fill_one(row)
 
 
-async def all_contacts(uow: UnitOfWork, limit: int, offset: int) -> list[asyncpg.Record]:
+async def all_contacts(uow: UnitOfWork, limit: int, offset: int, residency: Residency = NONE) -> list[dict[str, Any]]:
     async with uow.read() as conn:
-        return await db.list_contacts(conn, limit, offset)
+        return await residency.fill(await db.list_contacts(conn, limit, offset))
 
 
-async def erase(uow: UnitOfWork, contact_id: UUID) -> asyncpg.Record:
+async def erase(uow: UnitOfWork, contact_id: UUID, residency: Residency = NONE) -> asyncpg.Record:
     """Forget the person's data (kept: the id, so history and events stay consistent); they leave every rota and
-    nothing pending is sent to them. Erasing twice is harmless."""
+    nothing pending is sent to them; the row in the country's personal database is deleted. Erasing twice is
+    harmless. Recorded in ``contact_privacy_erasures`` (counts only)."""
     async with uow.begin() as tx:
         row = await db.get_contact(tx.conn, contact_id, lock=True)
         if row is None:
             raise NotFound("contact", contact_id)
         if row["erased_at"] is None:
             await db.erase_contact(tx.conn, contact_id, now())
+            counts = {"contacts": 1, "personal_records": await residency.forget([row])}
+            await db.record_privacy_erasure(tx.conn, f"api-{uuid.uuid4()}", "api", counts)
         fresh = await db.get_contact(tx.conn, contact_id)
         assert fresh is not None
         return fresh
@@ -106,6 +117,42 @@ def person_tokens(subject_key: str, person: Person, country: str) -> set[str]:
     return tokens
 
 
+def _uuids(values: Sequence[str]) -> set[UUID]:
+    ids: set[UUID] = set()
+    for value in values:
+        try:
+            ids.add(UUID(value))
+        except ValueError:
+            continue
+    return ids
+
+
+async def find(
+    conn: Any,
+    box: SecretBox,
+    residency: Residency,
+    subject_key: str | None,
+    tokens: Sequence[str],
+    local_ids: Sequence[str],
+    *,
+    living: bool = True,
+) -> list[dict[str, Any]]:
+    """The contacts a request means: their id among ``local_ids``, or a subject token of theirs (each e-mail
+    address, the phone, the name in the contact's country) among ``tokens``. Rows filled from the residency."""
+    wanted = set(tokens) if subject_key else set()
+    ids = _uuids(local_ids)
+    rows = await db.living_contacts(conn) if living else await db.all_contacts_ever(conn)
+    found = []
+    for row in await residency.fill(rows):
+        hit = row["contact_id"] in ids
+        if not hit and subject_key and wanted:
+            person = unseal(box, row["sealed"])
+            hit = person is not None and bool(person_tokens(subject_key, person, row["country"]) & wanted)
+        if hit:
+            found.append(row)
+    return found
+
+
 async def erase_requested(
     tx: Transaction,
     box: SecretBox,
@@ -114,30 +161,31 @@ async def erase_requested(
     request_id: str,
     tokens: Sequence[str],
     local_ids: Sequence[str],
+    residency: Residency = NONE,
+    requested: str = "event",
+    confirm: bool = True,
 ) -> int:
     """The privacy fan-out (``person.erasure_requested``): erase the contacts the request means — their id among
-    ``local_ids``, or a subject token of theirs among ``tokens`` — and confirm with counts only."""
-    wanted = set(tokens) if subject_key else set()
-    ids: set[UUID] = set()
-    for value in local_ids:
-        try:
-            ids.add(UUID(value))
-        except ValueError:
-            continue
+    ``local_ids``, or a subject token of theirs among ``tokens`` — delete their rows in the countries' personal
+    databases, erase the audit identities of a ``login`` token, record the erasure (counts only, in
+    ``contact_privacy_erasures``) and confirm with counts only."""
     at = now()
-    erased = 0
-    for row in await db.living_contacts(tx.conn):
-        person = unseal(box, row["sealed"])
-        hit = row["contact_id"] in ids
-        if not hit and subject_key and wanted and person is not None:
-            hit = bool(person_tokens(subject_key, person, row["country"]) & wanted)
-        if hit:
-            await db.erase_contact(tx.conn, row["contact_id"], at)
-            erased += 1
-    await tx.emit(
-        PersonErasureCompleted(request_id=request_id, service=SERVICE, completed_at=at, erased={"contacts": erased})
-    )
-    return erased
+    rows = await find(tx.conn, box, residency, subject_key, tokens, local_ids)
+    for row in rows:
+        await db.erase_contact(tx.conn, row["contact_id"], at)
+    erased: dict[str, int] = {"contacts": len(rows)}
+    personal = await residency.forget(rows)
+    if personal:
+        erased["personal_records"] = personal
+    if subject_key and tokens:
+        audit_rows = await audit.erase_person(tx.conn, subject_key, set(tokens))
+        if audit_rows:
+            erased["audit_rows"] = audit_rows
+    await db.record_privacy_erasure(tx.conn, request_id, requested, erased)
+    if confirm:
+        await tx.emit(PersonErasureCompleted(request_id=request_id, service=SERVICE, completed_at=at, erased=erased))
+    log.info("privacy: erasure %s done (%s)", request_id, erased)  # counts only: never who
+    return len(rows)
 
 
 async def _check_members(conn: Any, members: Sequence[UUID], field: str) -> None:

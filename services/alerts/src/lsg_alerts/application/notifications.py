@@ -24,6 +24,7 @@ from lsg_alerts.adapters import postgres as db
 from lsg_alerts.adapters.secrets import SecretBox
 from lsg_alerts.application import contacts
 from lsg_alerts.application.lifecycle import acknowledge_row, now
+from lsg_alerts.application.residency import NONE, Residency
 from lsg_alerts.domain import notify as rules
 from lsg_alerts.domain.lifecycle import AlertState, LifecycleError
 from lsg_alerts.settings import AlertsSettings
@@ -64,10 +65,16 @@ class Notifier:
     adapter (e-mail today)."""
 
     def __init__(
-        self, settings: AlertsSettings, box: SecretBox, channels: dict[str, Channel], key: bytes | None = None
+        self,
+        settings: AlertsSettings,
+        box: SecretBox,
+        channels: dict[str, Channel],
+        key: bytes | None = None,
+        residency: Residency = NONE,
     ) -> None:
         self.settings = settings
         self.box = box
+        self.residency = residency  # a resident's name and addresses are read from their country's database
         self.channels = channels
         self.key = key or ack_key(settings)
 
@@ -138,7 +145,7 @@ class Notifier:
         return sent, failed
 
     async def _send_one(self, tx: Transaction, n: asyncpg.Record, at: datetime) -> bool:
-        person = contacts.unseal(self.box, n["sealed"])
+        person = contacts.unseal(self.box, (await self.residency.fill_one(n))["sealed"])
         index = n["channel_index"]
         channel_spec = person.channels[index] if person and index < len(person.channels) else None
         adapter = self.channels.get(n["channel"]) if channel_spec else None

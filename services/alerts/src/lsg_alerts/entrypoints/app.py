@@ -3,25 +3,33 @@ partner-topic consumer and the supervision loop into one FastAPI app."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from datetime import datetime
 from typing import Any
 
 from fastapi import FastAPI
 
 from lsg_alerts.adapters.email import EmailChannel
+from lsg_alerts.adapters.personal import PersonalDatabases, where
 from lsg_alerts.adapters.secrets import SecretBox
 from lsg_alerts.adapters.webhook import WebhookChannel
+from lsg_alerts.application import privacy
 from lsg_alerts.application.doors import PartnerDoors
 from lsg_alerts.application.notifications import Notifier
+from lsg_alerts.application.residency import Residency
 from lsg_alerts.entrypoints import consumers, errors
 from lsg_alerts.entrypoints.body_limit import DocumentedBodyLimit
 from lsg_alerts.entrypoints.notifier import SenderLoop
 from lsg_alerts.entrypoints.routes import ack, alerts, contacts, devices, doors, feed, partners
+from lsg_alerts.entrypoints.routes import privacy as privacy_routes
 from lsg_alerts.entrypoints.supervision import Supervisor
 from lsg_alerts.settings import AlertsSettings
 from lsg_shared.app import build_app
 from lsg_shared.runtime import Runtime
 from lsg_shared.uow import UnitOfWork
 
+log = logging.getLogger(__name__)
 DESCRIPTION = "Emergency-communication devices, partner CAP alerts and the alert lifecycle."
 # The routes that need no bearer token (partner doors sign with HMAC); every other route requires a role.
 # The acknowledgement links carry their own signed token.
@@ -34,7 +42,12 @@ def create_app(settings: AlertsSettings | None = None) -> FastAPI:
     settings = settings or AlertsSettings()
     box = SecretBox.from_settings(settings)  # fails fast outside development when no key is configured
     partner_doors = PartnerDoors(settings, box)
-    notifier = Notifier(settings, box, {"email": EmailChannel(settings), "webhook": WebhookChannel(settings)})
+    # Residency (issue 30): the countries' personal databases, opened with the app.
+    databases = PersonalDatabases(settings.personal_database_urls())
+    residency = Residency(databases if databases.urls else None, where(settings.database_url))
+    notifier = Notifier(
+        settings, box, {"email": EmailChannel(settings), "webhook": WebhookChannel(settings)}, residency=residency
+    )
     supervisors: list[Supervisor] = []
     senders: list[SenderLoop] = []
     units: list[UnitOfWork] = []  # this lifespan's unit of work (the pool opens when the lifespan starts)
@@ -44,7 +57,25 @@ def create_app(settings: AlertsSettings | None = None) -> FastAPI:
 
     def register_consumers(rt: Runtime) -> None:
         consumers.register(rt, partner_doors, unit_of_work, settings.partner_group_id)
-        consumers.register_privacy(rt, box, settings)
+        consumers.register_privacy(rt, box, settings, residency)
+
+    async def open_personal_databases(rt: Runtime) -> None:
+        await databases.start()
+
+    async def close_personal_databases(rt: Runtime) -> None:
+        await databases.stop()
+
+    async def retention_job(rt: Runtime) -> None:
+        """The scheduled retention job: every LSG_ALERTS_RETENTION_INTERVAL_S, first a minute after start."""
+        await asyncio.sleep(min(60.0, settings.alerts_retention_interval_s))
+        while True:
+            try:
+                await run_retention(rt, settings, box, residency)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the next round tries again
+                log.warning("retention job: %s", type(exc).__name__)
+            await asyncio.sleep(settings.alerts_retention_interval_s)
 
     async def open_unit_of_work(rt: Runtime) -> None:
         # One per lifespan (tests start an app object again, on a new pool); the doors reuse it per request.
@@ -82,11 +113,12 @@ def create_app(settings: AlertsSettings | None = None) -> FastAPI:
             partners.router,
             contacts.router,
             ack.router,
+            privacy_routes.router,
         ],
         register_consumers=register_consumers,
-        on_startup=[open_unit_of_work],
-        background=[supervise, send_notifications],
-        on_shutdown=[stop_supervision],
+        on_startup=[open_personal_databases, open_unit_of_work],
+        background=[supervise, send_notifications, retention_job],
+        on_shutdown=[stop_supervision, close_personal_databases],
         openapi_tags=[
             {"name": "partner doors", "description": "Signed partner input (HMAC) and the CAP validator"},
             {"name": "alerts", "description": "The alert lifecycle"},
@@ -98,6 +130,7 @@ def create_app(settings: AlertsSettings | None = None) -> FastAPI:
                 "name": "acknowledge from the message",
                 "description": "The signed, single-use link in every notification (no bearer token)",
             },
+            {"name": "privacy", "description": "A person's erasure and access export (admin)"},
         ],
     )
     # Outside the shared body limit: an oversize body gets the documented 413 (too-large, errors[]).
@@ -113,6 +146,20 @@ def create_app(settings: AlertsSettings | None = None) -> FastAPI:
     app.openapi = openapi  # type: ignore[method-assign]
     app.state.doors = partner_doors
     app.state.box = box
+    app.state.residency = residency
+    app.state.alerts_settings = settings
     app.state.notifier = notifier
     app.state.ack_key = notifier.key
     return app
+
+
+async def run_retention(
+    rt: Runtime, settings: AlertsSettings, box: SecretBox, residency: Residency, at: datetime | None = None
+) -> dict[str, int]:
+    """One round of the retention job (the background task's body; tests call it with a moved clock)."""
+    from lsg_alerts.application.lifecycle import now
+
+    async with rt.uow.begin() as tx:
+        return await privacy.retention(
+            tx, box, residency, at=at or now(), contact_days=settings.alerts_contact_retention_days
+        )

@@ -35,6 +35,7 @@ from lsg_alerts.adapters.secrets import SecretBox
 from lsg_alerts.application import contacts, heartbeats
 from lsg_alerts.application.doors import Inbound, PartnerDoors
 from lsg_alerts.application.errors import Rejected
+from lsg_alerts.application.residency import NONE, Residency
 from lsg_alerts.settings import AlertsSettings
 from lsg_events import EVENT_TYPES, topics
 from lsg_events.alerts import DeviceHeartbeat
@@ -164,7 +165,9 @@ def register(rt: Runtime, doors: PartnerDoors, uow: Callable[[], UnitOfWork], gr
     return door
 
 
-def register_privacy(rt: Runtime, box: SecretBox, settings: AlertsSettings) -> EventConsumer:
+def register_privacy(
+    rt: Runtime, box: SecretBox, settings: AlertsSettings, residency: Residency | None = None
+) -> EventConsumer:
     """``person.erasure_requested`` on the privacy topic: erase the contacts it means and confirm (inbox claim and
     erasure in one transaction; a bad record goes to the topic's dead letters)."""
 
@@ -179,6 +182,7 @@ def register_privacy(rt: Runtime, box: SecretBox, settings: AlertsSettings) -> E
             request_id=data.request_id,
             tokens=data.subject_tokens,
             local_ids=data.local_ids.get(contacts.SERVICE, []),
+            residency=residency or NONE,
         )
 
     privacy_consumer = EventConsumer(

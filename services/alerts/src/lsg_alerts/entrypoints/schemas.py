@@ -5,12 +5,13 @@ PostgreSQL cannot store (422 naming the field)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import asyncpg
-from pydantic import Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from lsg_alerts.adapters.secrets import SecretBox
 from lsg_alerts.application.contacts import unseal
@@ -256,7 +257,7 @@ class OverrideIn(RequestModel):
         return self
 
 
-def contact_json(row: asyncpg.Record, box: SecretBox) -> dict[str, Any]:
+def contact_json(row: Mapping[str, Any], box: SecretBox) -> dict[str, Any]:
     person = unseal(box, row["sealed"])
     return {
         "contact_id": str(row["contact_id"]),
@@ -317,3 +318,35 @@ def notifications_json(rows: list[asyncpg.Record]) -> list[dict[str, Any]]:
         }
         for r in rows
     ]
+
+
+SubjectToken = Annotated[
+    str, Field(pattern=r"^ps_[0-9a-f]{64}$", description="A subject token (lsg_shared.privacy): ps_ + 64 hex digits")
+]
+LocalId = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.:-]+$")]
+
+
+class PrivacyRequestIn(RequestModel):
+    """Whose data: subject tokens (``lsg_shared.privacy.subject_tokens``, as ``lsg-admin person`` makes them:
+    e-mail, phone, name with country, login) and or this service's contact ids. Never a name: tokens are keyed
+    hashes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    subject_tokens: list[SubjectToken] = Field(default_factory=list, max_length=50)
+    local_ids: list[LocalId] = Field(default_factory=list, max_length=1000, description="Contact ids (UUID)")
+
+    @model_validator(mode="after")
+    def _someone(self) -> PrivacyRequestIn:
+        if not self.subject_tokens and not self.local_ids:
+            raise ValueError("give subject_tokens or local_ids")
+        return self
+
+
+class PrivacyErasureIn(PrivacyRequestIn):
+    request_id: str | None = Field(None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")
+
+
+class PrivacyErasureOut(BaseModel):
+    request_id: str
+    erased: int = Field(description="How many contacts were erased")

@@ -84,7 +84,7 @@ async def due_notifications(conn: Conn, at: datetime, limit: int = 50) -> list[R
     return list(
         await conn.fetch(
             """
-            SELECT n.*, p.candidates, p.candidate, c.sealed, c.language, c.channel_kinds,
+            SELECT n.*, p.candidates, p.candidate, c.sealed, c.residence, c.erased_at, c.language, c.channel_kinds,
                    a.state AS alert_state, a.drill, a.severity, a.headline, a.event, a.area_desc, a.received_at,
                    a.place
             FROM notifications n

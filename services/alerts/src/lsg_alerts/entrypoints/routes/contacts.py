@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from lsg_alerts.adapters.secrets import SecretBox
 from lsg_alerts.application import contacts
 from lsg_alerts.application.lifecycle import now
+from lsg_alerts.application.residency import Residency
 from lsg_alerts.entrypoints.dependencies import Uow
 from lsg_alerts.entrypoints.schemas import (
     AREA_CODE_PATTERN,
@@ -37,6 +38,11 @@ def _box(request: Request) -> SecretBox:
     return box
 
 
+def _residency(request: Request) -> Residency:
+    residency: Residency = request.app.state.residency
+    return residency
+
+
 class OnCall(BaseModel):
     level: EscalationLevel
     at: datetime
@@ -48,19 +54,22 @@ async def create_contact(principal: Admin, body: ContactIn, uow: Uow, request: R
     ensure_scope(principal, body.country, body.municipality_code)
     person = contacts.Person(name=body.name, channels=[c.model_dump() for c in body.channels], phone=body.phone)
     box = _box(request)
-    row = await contacts.register(uow, box, person, body.language, body.drills, body.country, body.municipality_code)
+    row = await contacts.register(
+        uow, box, person, body.language, body.drills, body.country, body.municipality_code, _residency(request)
+    )
     return contact_json(row, box)
 
 
 @router.get("/contacts", summary="Contacts (admins see the personal data; erased people show no data)")
 async def list_contacts(_: Admin, uow: Uow, request: Request, offset: Offset = 0, limit: Limit = 100) -> dict[str, Any]:
     box = _box(request)
-    return {"items": [contact_json(r, box) for r in await contacts.all_contacts(uow, limit, offset)]}
+    items = await contacts.all_contacts(uow, limit, offset, _residency(request))
+    return {"items": [contact_json(r, box) for r in items]}
 
 
 @router.get("/contacts/{contact_id}", summary="One contact")
 async def get_contact(_: Admin, contact_id: UUID, uow: Uow, request: Request) -> dict[str, Any]:
-    return contact_json(await contacts.get(uow, contact_id), _box(request))
+    return contact_json(await contacts.get(uow, contact_id, _residency(request)), _box(request))
 
 
 @router.delete(
@@ -68,10 +77,10 @@ async def get_contact(_: Admin, contact_id: UUID, uow: Uow, request: Request) ->
     status_code=204,
     summary="Erase a contact: their name and addresses go, they leave every rota, nothing more is sent to them",
 )
-async def erase_contact(principal: Admin, contact_id: UUID, uow: Uow) -> Response:
+async def erase_contact(principal: Admin, contact_id: UUID, uow: Uow, request: Request) -> Response:
     row = await contacts.get(uow, contact_id)
     ensure_scope(principal, row["country"], row["municipality_code"])
-    await contacts.erase(uow, contact_id)
+    await contacts.erase(uow, contact_id, _residency(request))
     return Response(status_code=204)
 
 
