@@ -48,6 +48,7 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy shared/src clients/lsg-events/src
 	$(BIN)/mypy --strict $(wildcard services/*/src/lsg_*/domain)
+	$(BIN)/mypy $(wildcard services/*/src) testkit/src
 	$(BIN)/lsg-contracts --check
 
 chart: install

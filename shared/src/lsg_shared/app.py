@@ -97,6 +97,7 @@ def build_app(
         batch_size=settings.audit_batch_size,
         buffer_max=settings.audit_buffer_max,
         retention_days=settings.audit_retention_days,
+        identity_retention_days=settings.audit_identity_retention_days,
     )
     _document_publishers(broker, name)
     all_migrations = migrate.for_service(package)

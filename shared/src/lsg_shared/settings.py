@@ -58,6 +58,11 @@ class ServiceSettings(BaseSettings):
         "", description="Comma-separated IPs/CIDRs of reverse proxies whose X-Forwarded-For is believed (audit log)"
     )
     audit_retention_days: int = Field(400, ge=1, description="Audit log rows older than this are pruned")
+    audit_identity_retention_days: int | None = Field(
+        None,
+        ge=1,
+        description="Anonymise the user identity of audit rows older than this; unset: kept",
+    )
     audit_flush_interval_s: float = Field(0.5, gt=0, description="Audit rows are written in batches this often")
     audit_batch_size: int = Field(500, gt=0, description="A batch is written at once when this many rows wait")
     audit_buffer_max: int = Field(50_000, gt=0, description="Rows kept in memory while PostgreSQL is unreachable")

@@ -203,18 +203,18 @@ def to_iati(catalogue: Catalogue, act: Activity, generated: datetime) -> bytes:
                 )
             for q in quarters:
                 start, end = bounds("quarter", q)
-                period = ET.SubElement(el, "period")
-                ET.SubElement(period, "period-start", {"iso-date": start.date().isoformat()})
+                result_period = ET.SubElement(el, "period")
+                ET.SubElement(result_period, "period-start", {"iso-date": start.date().isoformat()})
                 last_day = date.fromordinal(end.date().toordinal() - 1)
-                ET.SubElement(period, "period-end", {"iso-date": last_day.isoformat()})
+                ET.SubElement(result_period, "period-end", {"iso-date": last_day.isoformat()})
                 target = expected(ind, prog, last_day)
                 if target is not None:
-                    ET.SubElement(period, "target", {"value": _num(target)})
+                    ET.SubElement(result_period, "target", {"value": _num(target)})
                 actual = s.quarters.get(q)
                 if actual is not None:
-                    ET.SubElement(period, "actual", {"value": _num(round(actual, max(ind.decimals, 2)))})
+                    ET.SubElement(result_period, "actual", {"value": _num(round(actual, max(ind.decimals, 2)))})
                     for country, value in sorted(act.by_country.get((ind.code, q), {}).items()):
-                        part = ET.SubElement(period, "actual", {"value": _num(value)})
+                        part = ET.SubElement(result_period, "actual", {"value": _num(value)})
                         ET.SubElement(part, "dimension", {"name": "country", "value": country})
     ET.indent(root)
     body: bytes = ET.tostring(root, encoding="utf-8")

@@ -85,17 +85,18 @@ async def correction_of(conn: Conn, entry_id: str) -> str | None:
 async def insert_expenditure(conn: Conn, values: dict[str, Any]) -> asyncpg.Record:
     columns = list(values)
     placeholders = ", ".join(f"${i + 1}" + ("::jsonb" if c == "description" else "") for i, c in enumerate(columns))
-    row: asyncpg.Record = await conn.fetchrow(
+    row = await conn.fetchrow(
         f"INSERT INTO expenditure ({', '.join(columns)}) VALUES ({placeholders}) RETURNING *",
         *values.values(),
     )
+    assert row is not None  # INSERT/UPDATE ... RETURNING, or the row created just before
     return row
 
 
 async def verify_expenditure(
     conn: Conn, entry_id: str, eligible: Decimal, ineligible: Decimal, note: str | None, verified_by: str
 ) -> asyncpg.Record:
-    row: asyncpg.Record = await conn.fetchrow(
+    row = await conn.fetchrow(
         """
         UPDATE expenditure SET eligible_eur = $2, ineligible_eur = $3, verification_note = $4, verified_by = $5,
                verified_at = now()
@@ -107,6 +108,7 @@ async def verify_expenditure(
         note,
         verified_by,
     )
+    assert row is not None  # INSERT/UPDATE ... RETURNING, or the row created just before
     return row
 
 
@@ -170,7 +172,8 @@ async def lock_reports(conn: Conn) -> None:
 async def report_for_update(conn: Conn, period_id: str) -> asyncpg.Record:
     """The period's report row (created as a draft on first use), locked."""
     await conn.execute("INSERT INTO period_report (period_id) VALUES ($1) ON CONFLICT DO NOTHING", period_id)
-    row: asyncpg.Record = await conn.fetchrow("SELECT * FROM period_report WHERE period_id = $1 FOR UPDATE", period_id)
+    row = await conn.fetchrow("SELECT * FROM period_report WHERE period_id = $1 FOR UPDATE", period_id)
+    assert row is not None  # INSERT/UPDATE ... RETURNING, or the row created just before
     return row
 
 

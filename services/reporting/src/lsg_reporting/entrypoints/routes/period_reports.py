@@ -76,9 +76,9 @@ async def put_narrative(
     await period_reports.set_narrative(
         rt.uow, catalogue, period_id, {wp: t.model_dump() for wp, t in body.work_packages.items()}
     )
-    return json.loads((await period_reports.document(rt.uow, catalogue, _none_renderers(), period_id, "json"))[0])[
-        "narrative"
-    ]
+    document, _frozen = await period_reports.document(rt.uow, catalogue, _none_renderers(), period_id, "json")
+    narrative: dict[str, Any] = json.loads(document)["narrative"]
+    return narrative
 
 
 def _none_renderers() -> Renderers:
