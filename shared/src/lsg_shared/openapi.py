@@ -44,6 +44,11 @@ PROBLEM_SCHEMA: dict[str, Any] = {
     "required": ["type", "title", "status"],
 }
 _REF = {"$ref": "#/components/schemas/Problem"}
+# For a create that answers 201, and 200 when the same request came before (idempotent repeats): the route's
+# `responses=REPEAT` documents the 200, so clients and conformance checks know both.
+REPEAT: dict[int | str, dict[str, Any]] = {
+    200: {"description": "A repeat of an earlier request (or an edit of it): the resource as it is now"}
+}
 _PROBLEM = {"content": {MEDIA_TYPE: {"schema": _REF}}}
 
 

@@ -16,6 +16,7 @@ from lsg_reporting.entrypoints.routes import CatalogueDep
 from lsg_reporting.entrypoints.schemas import DeliverableIn, deliverable_json
 from lsg_shared.auth import Principal, ensure_scope
 from lsg_shared.deps import Editor, Limit, Offset, RuntimeDep, Viewer
+from lsg_shared.openapi import REPEAT
 from lsg_shared.problems import invalid_field
 
 router = APIRouter(prefix="/v1/deliverables", tags=["deliverables"])
@@ -39,7 +40,9 @@ def _authorise_place(principal: Principal, body: DeliverableIn) -> None:
         ensure_scope(principal, body.place.country, body.place.municipality.code if body.place.municipality else None)
 
 
-@router.post("", status_code=201, summary="Record a printed or published deliverable (deliverable.recorded)")
+@router.post(
+    "", status_code=201, summary="Record a printed or published deliverable (deliverable.recorded)", responses=REPEAT
+)
 async def create_deliverable(
     body: DeliverableIn, response: Response, catalogue: CatalogueDep, rt: RuntimeDep, principal: Editor
 ) -> dict[str, Any]:

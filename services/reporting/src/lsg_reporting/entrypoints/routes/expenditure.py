@@ -15,6 +15,7 @@ from lsg_reporting.entrypoints.routes import CatalogueDep, WorkPlanDep
 from lsg_reporting.entrypoints.schemas import ExpenditureIn, VerificationIn, entry_json
 from lsg_shared.deps import Admin, Editor, Limit, Offset, RuntimeDep, Viewer
 from lsg_shared.inputs import SafeText
+from lsg_shared.openapi import REPEAT
 
 router = APIRouter(prefix="/v1/expenditure", tags=["money"])
 
@@ -38,7 +39,7 @@ def _input(body: ExpenditureIn) -> expenditure.EntryInput:
     )
 
 
-@router.post("", status_code=201, summary="Declare an expenditure entry (expenditure.recorded)")
+@router.post("", status_code=201, summary="Declare an expenditure entry (expenditure.recorded)", responses=REPEAT)
 async def declare(
     body: ExpenditureIn, response: Response, catalogue: CatalogueDep, rt: RuntimeDep, principal: Editor
 ) -> dict[str, Any]:
@@ -51,6 +52,7 @@ async def declare(
     "/{entry_id}/corrections",
     status_code=201,
     summary="Correct an entry: a new entry that supersedes it (in a locked period: an adjustment in the next)",
+    responses=REPEAT,
 )
 async def correct(
     entry_id: SafeText,

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from lsg_shared.deps import Editor, Viewer
+from lsg_shared.openapi import REPEAT
 from lsg_surveys.application import gatherings
 from lsg_surveys.application.gatherings import NewGathering
 from lsg_surveys.entrypoints.dependencies import Definitions, Uow
@@ -14,7 +15,7 @@ from lsg_surveys.entrypoints.schemas import GatheringIn, GatheringOut, Gathering
 router = APIRouter(prefix="/v1", tags=["meetings"])
 
 
-@router.post("/campaigns/{campaign_id}/gatherings", status_code=201, response_model=GatheringStored)
+@router.post("/campaigns/{campaign_id}/gatherings", status_code=201, response_model=GatheringStored, responses=REPEAT)
 async def record_gathering(
     campaign_id: str, body: GatheringIn, principal: Editor, uow: Uow, definitions: Definitions
 ) -> JSONResponse:

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from lsg_shared.deps import Editor
+from lsg_shared.openapi import REPEAT
 from lsg_surveys.application import responses
 from lsg_surveys.entrypoints.dependencies import Definitions, MaxRows, Partial, Pseudo, Uow
 from lsg_surveys.entrypoints.schemas import BatchIn, BatchResult, ResponseIn, ResponseOut, ResponseStored
@@ -39,7 +40,7 @@ def batch_answer(result: BatchResult) -> JSONResponse:
     return JSONResponse(result.model_dump(mode="json", exclude_none=True), status_code=201 if result.recorded else 200)
 
 
-@router.post("/campaigns/{campaign_id}/responses/batch", status_code=201, response_model=BatchResult)
+@router.post("/campaigns/{campaign_id}/responses/batch", status_code=201, response_model=BatchResult, responses=REPEAT)
 async def submit_batch(
     campaign_id: str,
     body: BatchIn,

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Body, Request
 from fastapi.responses import JSONResponse
 
 from lsg_shared.deps import Admin
+from lsg_shared.openapi import REPEAT
 from lsg_surveys.application import webhooks
 from lsg_surveys.entrypoints.dependencies import Definitions, Pseudo, Uow
 from lsg_surveys.entrypoints.schemas import ResponseStored, WebhookSecretOut
@@ -58,7 +59,7 @@ async def new_webhook_secret(
     "/campaigns/{campaign_id}/webhooks/kobo",
     status_code=201,
     response_model=ResponseStored,
-    responses={401: {"description": "missing or wrong webhook secret"}},
+    responses={**REPEAT, 401: {"description": "missing or wrong webhook secret"}},
 )
 async def kobo_webhook(
     campaign_id: str,

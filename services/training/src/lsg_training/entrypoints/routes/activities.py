@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Response
 
 from lsg_shared.deps import Editor, RuntimeDep, Viewer
+from lsg_shared.openapi import REPEAT
 from lsg_training.application import activities
 from lsg_training.application.activities import NewActivity
 from lsg_training.entrypoints.schemas import ActivityIn, ParticipantIds, activity_out, participant_out
@@ -15,7 +16,7 @@ from lsg_training.entrypoints.schemas import ActivityIn, ParticipantIds, activit
 router = APIRouter(prefix="/v1", tags=["activities"])
 
 
-@router.post("/activities", status_code=201, summary="Plan a study tour, conference or exchange")
+@router.post("/activities", status_code=201, summary="Plan a study tour, conference or exchange", responses=REPEAT)
 async def create_activity(body: ActivityIn, rt: RuntimeDep, who: Editor, response: Response) -> dict[str, Any]:
     new = NewActivity(
         id=body.id,

@@ -15,7 +15,11 @@ from lsg_training.entrypoints.schemas import CheckIn
 router = APIRouter(prefix="/v1", tags=["attendance"])
 
 
-@router.post("/sessions/{session_id}/attendance", summary="Check in (or correct) one participant")
+@router.post(
+    "/sessions/{session_id}/attendance",
+    summary="Check in (or correct) one participant",
+    responses={201: {"description": "A new attendance record"}},
+)
 async def check_in(session_id: str, body: CheckIn, rt: RuntimeDep, who: Editor, response: Response) -> dict[str, Any]:
     """Record one participant present (``present: true``, the default) or absent (a correction). The same
     check-in twice is one record (200, ``changed: false``); a new record answers 201."""

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Response
 
 from lsg_shared.deps import Admin, RuntimeDep
+from lsg_shared.openapi import REPEAT
 from lsg_training.application import programmes
 from lsg_training.application.programmes import NewModule, NewProgramme
 from lsg_training.domain.rules import CompletionRule
@@ -57,7 +58,7 @@ async def get_programme(programme_id: str, rt: RuntimeDep) -> dict[str, Any]:
     return programme_out(row, modules)
 
 
-@router.post("/programmes/{programme_id}/modules", status_code=201, summary="Add a module")
+@router.post("/programmes/{programme_id}/modules", status_code=201, summary="Add a module", responses=REPEAT)
 async def add_module(
     programme_id: str, body: ModuleIn, rt: RuntimeDep, who: Admin, response: Response
 ) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Response
 
 from lsg_shared.deps import Editor, RuntimeDep, Viewer
+from lsg_shared.openapi import REPEAT
 from lsg_training.application import sessions
 from lsg_training.application.sessions import NewSession
 from lsg_training.entrypoints.schemas import SessionIn, session_out
@@ -14,7 +15,7 @@ from lsg_training.entrypoints.schemas import SessionIn, session_out
 router = APIRouter(prefix="/v1", tags=["sessions"])
 
 
-@router.post("/programmes/{programme_id}/sessions", status_code=201, summary="Schedule a session")
+@router.post("/programmes/{programme_id}/sessions", status_code=201, summary="Schedule a session", responses=REPEAT)
 async def create_session(
     programme_id: str, body: SessionIn, rt: RuntimeDep, who: Editor, response: Response
 ) -> dict[str, Any]:
