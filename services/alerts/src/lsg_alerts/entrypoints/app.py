@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from lsg_alerts.adapters.email import EmailChannel
-from lsg_alerts.adapters.personal import PersonalDatabases, where
+from lsg_alerts.adapters.personal import PersonalDatabases
 from lsg_alerts.adapters.secrets import SecretBox
 from lsg_alerts.adapters.webhook import WebhookChannel
 from lsg_alerts.application import privacy
@@ -26,6 +26,7 @@ from lsg_alerts.entrypoints.routes import privacy as privacy_routes
 from lsg_alerts.entrypoints.supervision import Supervisor
 from lsg_alerts.settings import AlertsSettings
 from lsg_shared.app import build_app
+from lsg_shared.personal import where
 from lsg_shared.runtime import Runtime
 from lsg_shared.uow import UnitOfWork
 

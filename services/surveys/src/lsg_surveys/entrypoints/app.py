@@ -10,8 +10,9 @@ from datetime import UTC, date, datetime
 from fastapi import FastAPI
 
 from lsg_shared.app import build_app
+from lsg_shared.personal import where
 from lsg_shared.runtime import Runtime
-from lsg_surveys.adapters.personal import PersonalDatabases, where
+from lsg_surveys.adapters.personal import PersonalDatabases
 from lsg_surveys.application import privacy
 from lsg_surveys.application.campaigns import CampaignDefinitions
 from lsg_surveys.application.residency import Residency, SurveysUnitOfWork, residency_of

@@ -10,11 +10,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
-from urllib.parse import urlsplit
 
-import asyncpg
-
-from lsg_shared import db
+from lsg_shared.personal import CountryDatabases
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS participant_personal (
@@ -32,42 +29,10 @@ CREATE TABLE IF NOT EXISTS participant_personal (
 COLUMNS = ("ref", "identity", "full_name", "email", "phone", "organisation")
 
 
-def where(url: str) -> str:
-    """Host and database of a URL, without user or password (what the access export says)."""
-    parts = urlsplit(url)
-    return f"{parts.hostname or 'localhost'}{':' + str(parts.port) if parts.port else ''}/{db.database_name(url)}"
+class PersonalDatabases(CountryDatabases):
+    """This service's table in each country's database; the pools are the shared ``CountryDatabases``."""
 
-
-class PersonalDatabases:
-    """A pool per configured country; nothing connects until :meth:`start`."""
-
-    def __init__(self, urls: Mapping[str, str]) -> None:
-        self.urls = {country: url for country, url in urls.items() if url}
-        self._pools: dict[str, asyncpg.Pool] = {}
-
-    def holds(self, country: str) -> bool:
-        return country in self.urls
-
-    def where(self, country: str) -> str:
-        return where(self.urls[country])
-
-    async def start(self) -> None:
-        for country, url in self.urls.items():
-            await db.ensure_database(url)
-            pool = await db.create_pool(url, min_size=1, max_size=4)
-            async with pool.acquire() as conn:
-                await conn.execute(SCHEMA)
-            self._pools[country] = pool
-
-    async def stop(self) -> None:
-        for pool in self._pools.values():
-            await pool.close()
-        self._pools.clear()
-
-    def _pool(self, country: str) -> asyncpg.Pool:
-        if country not in self._pools:
-            raise RuntimeError(f"the personal database of {country} is not open")
-        return self._pools[country]
+    schema = SCHEMA
 
     async def put(self, country: str, participant_id: uuid.UUID, fields: Mapping[str, Any]) -> None:
         """Insert or replace the person's fields (all of ``COLUMNS``)."""

@@ -10,9 +10,10 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from lsg_shared.app import build_app
+from lsg_shared.personal import where
 from lsg_shared.problems import problem_response
 from lsg_shared.runtime import Runtime
-from lsg_training.adapters.personal import PersonalDatabases, where
+from lsg_training.adapters.personal import PersonalDatabases
 from lsg_training.application import privacy, records
 from lsg_training.application.errors import TrainingError
 from lsg_training.application.residency import Residency, TrainingUnitOfWork, residency_of
