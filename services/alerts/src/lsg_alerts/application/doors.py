@@ -1,15 +1,22 @@
 """The partner doors: one pipeline behind the HTTP door and the partner topic, and CAP alerts through it.
 
 Both doors hand an ``Inbound`` to ``PartnerDoors``. It checks, in order: size, the partner's signature (401),
-the partner's rate (HTTP only, 429), the document (400 malformed, 422 invalid CAP or heartbeat), the partner's
-right to the device (403); then writes the effect and its events (through the outbox) in one transaction. A
-refusal is a ``Rejected`` carrying the HTTP status, a short reason code (the DLQ reason on Kafka) and the
-fields at fault. CAP 1.1 and 1.0 documents are normalised to 1.2 (``cap.parse``; the version that arrived is
-stored and announced). Where the partner registered certificates, its CAP must be XML carrying an enveloped XML
-signature one of them verifies (401 otherwise), checked after the document; without certificates a signature in
-the document is accepted unverified (no signature work at all on the common path). A repeated CAP message
-(same sender, identifier and sent) is a no-op; heartbeats go through
-``heartbeats.receive`` with the same authentication.
+the partner's rate (HTTP only, 429; one limit shared by every replica, ``rate_limit.py``), the document (400
+malformed, 422 invalid CAP or heartbeat), the partner's right to the device (403); then writes the effect and
+its events (through the outbox) in one transaction. A refusal is a ``Rejected`` carrying the HTTP status, a
+short reason code (the DLQ reason on Kafka) and the fields at fault. CAP 1.1 and 1.0 documents are normalised
+to 1.2 (``cap.parse``; the version that arrived is stored and announced). Where the partner registered
+certificates, its CAP must be XML carrying an enveloped XML signature one of them verifies (401 otherwise),
+checked after the document; without certificates a signature in the document is accepted unverified (no
+signature work at all on the common path). A repeated CAP message (same sender, identifier and sent) is a
+no-op; heartbeats go through ``heartbeats.receive`` with the same authentication.
+
+When PostgreSQL cannot be reached (stopped, network cut, pool exhausted) the use cases raise what the driver
+raises; ``UNAVAILABLE`` lists those errors and ``unavailable()`` is the HTTP door's answer to them: 503 with
+``Retry-After``, never 500. Nothing was accepted then (the claim, the alert and its event are one statement or
+one transaction), so the partner's retry with the same identifier is accepted once, or answered 200 duplicate
+when the statement had committed before the connection broke. The partner topic does not use it: its consumer
+treats the same errors as the infrastructure being away and retries the record.
 """
 
 from __future__ import annotations
@@ -35,14 +42,15 @@ from lsg_alerts.application.lifecycle import (
     raised_detail,
     raised_event,
 )
+from lsg_alerts.application.rate_limit import SharedRateLimit
 from lsg_alerts.domain import cap, signing, xmlsig
 from lsg_alerts.domain import lifecycle as rules
 from lsg_alerts.domain.lifecycle import AlertState, LifecycleError
-from lsg_alerts.domain.ratelimit import TokenBuckets
 from lsg_alerts.settings import AlertsSettings
 from lsg_events.alerts import AlertCancelled
 from lsg_events.geography import Place
 from lsg_shared import outbox
+from lsg_shared.consumer import INFRASTRUCTURE_ERRORS
 from lsg_shared.uow import Transaction, UnitOfWork
 
 
@@ -52,6 +60,28 @@ def device_not_allowed(field: str = f"parameter:{cap.DEVICE_PARAMETER}") -> Reje
         "device-not-allowed",
         "Device not allowed",
         [{"field": field, "message": "this partner may not speak for it"}],
+    )
+
+
+# What the driver raises when the database is away: the HTTP door answers 503 with Retry-After (never 500).
+UNAVAILABLE: tuple[type[BaseException], ...] = INFRASTRUCTURE_ERRORS
+UNAVAILABLE_RETRY_AFTER_S = 5.0
+
+
+def unavailable(exc: BaseException) -> Rejected:
+    """The door's answer while the database cannot be reached: nothing was accepted, retry the same message."""
+    return Rejected(
+        503,
+        "unavailable",
+        "Service unavailable",
+        [
+            {
+                "field": "database",
+                "message": f"cannot be reached ({type(exc).__name__}); nothing was accepted: send the same "
+                "message again after Retry-After",
+            }
+        ],
+        retry_after=UNAVAILABLE_RETRY_AFTER_S,
     )
 
 
@@ -106,7 +136,7 @@ class PartnerDoors:
     def __init__(self, settings: AlertsSettings, box: SecretBox) -> None:
         self.settings = settings
         self.box = box
-        self.buckets = TokenBuckets(settings.partner_rate_per_s, settings.partner_rate_burst)
+        self.rate_limit = SharedRateLimit(settings.partner_rate_per_s, settings.partner_rate_burst)
         self._secrets: dict[str, tuple[float, list[str], list[str]]] = {}  # partner -> (expiry, secrets, certs)
         self._cache_s = 5.0
         # device id -> (expiry, the device's place): the alert path needs only the place, which never changes
@@ -215,11 +245,12 @@ class PartnerDoors:
             )
         except signing.SignatureProblem as exc:
             # An unknown partner fails like a wrong signature: strangers learn nothing about partner ids.
-            raise Rejected(
-                401, "bad-signature", "Signature refused", [{"field": exc.field, "message": exc.message}]
-            ) from None
+            error = {"field": exc.field, "message": exc.message}
+            if exc.code:
+                error["code"] = exc.code  # e.g. clock-skew: the partner's clock, not its secret, is wrong
+            raise Rejected(401, "bad-signature", "Signature refused", [error]) from None
         if rate_limit:
-            wait = self.buckets.take(msg.partner_id)
+            wait = await self.rate_limit.take(uow, msg.partner_id)
             if wait > 0:
                 raise Rejected(
                     429,

@@ -3,6 +3,11 @@
 ``X-LSG-Timestamp: <unix seconds>`` and ``X-LSG-Signature: v1=<hex HMAC-SHA256 of timestamp + "." + raw
 body>``. Several ``v1=`` values may be given (comma-separated) and each active secret of the partner is
 tried (two during a rotation), so either side can rotate without downtime. Comparison is constant-time.
+
+The timestamp must be within ``tolerance_s`` of the time of receipt, either way (a partner's clock a few minutes
+off is accepted; a replayed request is not). A timestamp outside that window is refused with the code
+``clock-skew`` and a message giving how far off it is and in which direction, so the partner can tell a wrong
+clock from a wrong secret.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ class SignatureProblem(Exception):
 
     field: str
     message: str
+    code: str = ""  # machine-readable cause where one helps the caller (clock-skew)
 
     def __str__(self) -> str:
         return f"{self.field}: {self.message}"
@@ -54,6 +60,15 @@ def candidates(raw: str | None, *, field: str = "X-LSG-Signature") -> list[str]:
     return found
 
 
+def skew_message(skew_s: float, tolerance_s: int) -> str:
+    """Why a timestamp outside the window is refused: how far off, which way, and what is allowed."""
+    direction = "ahead of" if skew_s > 0 else "behind"
+    return (
+        f"is {abs(skew_s):.0f} s {direction} the time of receipt, outside the signature window of "
+        f"{tolerance_s} s either way: the sender's clock is off (set it by NTP) or the request is an old one"
+    )
+
+
 def verify(
     *,
     secrets: Iterable[str],
@@ -68,8 +83,9 @@ def verify(
     """Raise SignatureProblem unless one of `secrets` signed `body` at a time within the tolerance."""
     timestamp = parse_timestamp(timestamp_header, field=timestamp_field)
     offered = candidates(signature_header, field=signature_field)
-    if abs(reference_time - timestamp) > tolerance_s:
-        raise SignatureProblem(timestamp_field, f"is more than {tolerance_s} s away from the time of receipt")
+    skew = timestamp - reference_time
+    if abs(skew) > tolerance_s:
+        raise SignatureProblem(timestamp_field, skew_message(skew, tolerance_s), code="clock-skew")
     message = str(timestamp_header).strip().encode() + b"." + body
     ok = False
     for secret in secrets:

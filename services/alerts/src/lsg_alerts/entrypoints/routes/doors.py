@@ -2,10 +2,14 @@
 
 The alert door is the latency-critical path (docs/benchmarks.md): no FastAPI dependencies (a plain-function
 dependency runs in the thread pool), nothing allocated that the answer does not need.
+
+A database that cannot be reached is answered 503 with ``Retry-After`` (``doors.unavailable``), never 500: the
+partner sends the same message again and it is accepted once.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -13,7 +17,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from lsg_alerts.application import heartbeats
-from lsg_alerts.application.doors import Accepted, Inbound, PartnerDoors
+from lsg_alerts.application.doors import UNAVAILABLE, Accepted, Inbound, PartnerDoors, unavailable
 from lsg_alerts.application.errors import Rejected
 from lsg_alerts.domain import cap
 from lsg_shared import audit
@@ -28,6 +32,7 @@ PUBLIC_ROUTES = (
 )
 CAP_MEDIA = ("application/cap+xml", "application/xml", "text/xml", "application/json", "application/cap+json")
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["partner doors"])
 
 _CAP_BODY = {
@@ -62,6 +67,12 @@ def _problem(rej: Rejected) -> Problem:
     return Problem(rej.status, rej.title, rej.detail, type_=rej.reason, errors=rej.errors, headers=headers)
 
 
+def _unavailable(request: Request, partner_id: str, exc: BaseException) -> Problem:
+    log.warning("partner door %s: database unavailable (%s); answered 503", request.url.path, type(exc).__name__)
+    audit.identify_partner(request, partner_id, verified=False)
+    return _problem(unavailable(exc))
+
+
 def _inbound(request: Request, partner_id: str, body: bytes) -> Inbound:
     return Inbound(
         door="http",
@@ -83,7 +94,10 @@ def _accepted(result: Accepted) -> JSONResponse:
     summary="A partner sends a signed CAP 1.2 alert (Alert, Update, Cancel...)",
     openapi_extra=_CAP_BODY,
     status_code=202,
-    responses={200: {"description": "A repeat of an alert already received: nothing changed"}},
+    responses={
+        200: {"description": "A repeat of an alert already received: nothing changed"},
+        503: {"description": "The database cannot be reached: nothing was accepted; send it again after Retry-After"},
+    },
 )
 async def partner_alert(partner_id: str, request: Request) -> JSONResponse:
     # An oversize body never gets here: the door's body limit (entrypoints/body_limit.py) answers first.
@@ -103,6 +117,8 @@ async def partner_alert(partner_id: str, request: Request) -> JSONResponse:
     except Rejected as rej:
         audit.identify_partner(request, partner_id, verified=rej.status not in (401, 413))
         raise _problem(rej) from None
+    except UNAVAILABLE as exc:
+        raise _unavailable(request, partner_id, exc) from None
     audit.identify_partner(request, partner_id, verified=True)
     return _accepted(result)
 
@@ -121,6 +137,8 @@ async def partner_heartbeat(partner_id: str, request: Request) -> JSONResponse:
     except Rejected as rej:
         audit.identify_partner(request, partner_id, verified=rej.status not in (401, 413))
         raise _problem(rej) from None
+    except UNAVAILABLE as exc:
+        raise _unavailable(request, partner_id, exc) from None
     audit.identify_partner(request, partner_id, verified=True)
     return _accepted(result)
 
