@@ -149,14 +149,17 @@ async def spawn(name: str, tmp_path: Path, tag: str, settings: dict[str, str]) -
     return service
 
 
-async def start_service(name: str, private: PrivateInfra, tmp_path: Path, **env: str) -> tuple[ServiceProcess, str]:
+async def start_service(
+    name: str, private: PrivateInfra, tmp_path: Path, *, db_port: int | None = None, dsn: str | None = None, **env: str
+) -> tuple[ServiceProcess, str]:
     """Any service (surveys, training, alerts) on the private infrastructure with its own fresh database.
-    Returns the process and the database's DSN."""
-    dsn = await create_database(private.admin_dsn)
+    Returns the process and the database's DSN. ``db_port``: reach PostgreSQL through another port (the test's
+    TCP proxy); ``dsn``: an existing database (a second replica of a service shares the first one's)."""
+    dsn = dsn or await create_database(private.admin_dsn)
     settings = {
         "LSG_KAFKA_BOOTSTRAP": private.kafka_bootstrap,
         "LSG_KAFKA_TOPIC_REPLICATION_FACTOR": "1",
-        "LSG_DATABASE_URL": dsn,
+        "LSG_DATABASE_URL": dsn.replace(f":{private.postgres.port}/", f":{db_port}/") if db_port else dsn,
         "LSG_OUTBOX_POLL_INTERVAL_S": "0.2",
         "LSG_LOG_LEVEL": "WARNING",
         **env,
