@@ -11,6 +11,7 @@ from lsg_events.alerts import (
     DeviceHeartbeat,
     DeviceInstalled,
     DeviceStatusChanged,
+    NotificationDelivered,
     NotificationFailed,
     NotificationSent,
 )
@@ -57,6 +58,7 @@ ALL_EVENTS: tuple[type[EventData], ...] = (
     AlertResolved,
     AlertCancelled,
     NotificationSent,
+    NotificationDelivered,
     NotificationFailed,
     DeliverableRecorded,
     IndicatorUpdated,
@@ -90,6 +92,7 @@ __all__ = [
     "FocusGroupHeld",
     "ForumHeld",
     "IndicatorUpdated",
+    "NotificationDelivered",
     "NotificationFailed",
     "NotificationSent",
     "PersonErasureCompleted",

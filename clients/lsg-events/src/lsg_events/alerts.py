@@ -206,6 +206,27 @@ class NotificationSent(_AlertEvent):
     sent_at: datetime
 
 
+class NotificationDelivered(_AlertEvent):
+    event_type: ClassVar[str] = "lv.lsg.notification.delivered.v1"
+    description: ClassVar[str] = (
+        "Evidence that a message about an alert reached its recipient, once per notification: for a webhook the "
+        "dispatch system's own 2xx (it is the recipient); for e-mail the contact opened the message's link, "
+        "replied with its code or acknowledged (an SMTP relay's 250 is `notification.sent`, not delivery: the "
+        "relay may still bounce, and mailbox delivery is not observable). Carries the contact's id, never the "
+        "address."
+    )
+
+    notification_id: str
+    contact_id: str = Field(description="The contact's id (names and addresses stay encrypted in the service)")
+    channel: NotificationChannel
+    level: EscalationLevel
+    evidence: Literal["receiver_accepted", "link_opened", "reply_code", "acknowledged"] = Field(
+        description="What shows delivery: the receiver's 2xx (webhook), the link opened, the reply code, the "
+        "acknowledgement"
+    )
+    delivered_at: datetime
+
+
 class NotificationFailed(_AlertEvent):
     event_type: ClassVar[str] = "lv.lsg.notification.failed.v1"
     description: ClassVar[str] = (

@@ -260,6 +260,15 @@ EXAMPLES: dict[type[EventData], EventData] = {
         attempt=1,
         sent_at=_NOW,
     ),
+    a.NotificationDelivered: a.NotificationDelivered(
+        alert_id="al-7f3e",
+        notification_id="0b9c6f0e-3f7a-4c55-9a43-5b8f7c1d2e3f",
+        contact_id="4d2a7e61-8c1b-4f0e-9d7a-2b6c5e8f1a90",
+        channel=a.NotificationChannel.EMAIL,
+        level=a.EscalationLevel.SETTLEMENT_ELDER,
+        evidence="link_opened",
+        delivered_at=_NOW,
+    ),
     a.NotificationFailed: a.NotificationFailed(
         alert_id="al-7f3e",
         notification_id="0b9c6f0e-3f7a-4c55-9a43-5b8f7c1d2e3f",

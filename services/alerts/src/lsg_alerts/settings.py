@@ -81,6 +81,15 @@ class AlertsSettings(ServiceSettings):
     notify_attempts_per_channel: int = Field(5, gt=0, description="Tries on one channel before the next one")
     notify_backoff_s: float = Field(5.0, gt=0, description="Wait after the first failed try; doubles each time")
     notify_backoff_max_s: float = Field(300.0, gt=0, description="Longest wait between tries")
+    notify_concurrency: int = Field(
+        4, gt=0, le=256, description="Messages sent at once per scan (each in its own transaction, rows locked)"
+    )
+    reply_gateway_secret: SecretStr | None = Field(
+        None,
+        repr=False,
+        description="The shared secret an SMS or e-mail gateway signs inbound replies with (POST /v1/replies, "
+        "the partner door's HMAC scheme); unset: replies are refused (503)",
+    )
 
     # ---- privacy fan-out -----------------------------------------------------------------------------------
     privacy_subject_key: SecretStr | None = Field(

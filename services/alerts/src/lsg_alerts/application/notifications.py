@@ -9,13 +9,14 @@ ids only). An acknowledgement, a resolution or a cancellation stops every pendin
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 from uuid import UUID
 
 import asyncpg
@@ -28,7 +29,13 @@ from lsg_alerts.application.residency import NONE, Residency
 from lsg_alerts.domain import notify as rules
 from lsg_alerts.domain.lifecycle import AlertState, LifecycleError
 from lsg_alerts.settings import AlertsSettings
-from lsg_events.alerts import EscalationLevel, NotificationChannel, NotificationFailed, NotificationSent
+from lsg_events.alerts import (
+    EscalationLevel,
+    NotificationChannel,
+    NotificationDelivered,
+    NotificationFailed,
+    NotificationSent,
+)
 from lsg_shared.uow import Transaction, UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -122,27 +129,44 @@ class Notifier:
         token = rules.sign_link(self.key, notification_id, at + timedelta(seconds=self.settings.ack_link_ttl_s))
         return f"{self.settings.public_base_url.rstrip('/')}/v1/ack/{token}"
 
-    async def send_due(self, uow: UnitOfWork, at: datetime) -> tuple[int, int]:
-        """Send every due notification once. Returns (sent, failed attempts)."""
-        sent = failed = 0
-        async with uow.begin() as tx:
-            for n in await db.due_notifications(tx.conn, at):
-                if n["alert_state"] != AlertState.RAISED:
-                    await db.update_notification(
-                        tx.conn,
-                        n["notification_id"],
-                        state="stopped",
-                        attempts=n["attempts"],
-                        channel_index=n["channel_index"],
-                        channel=n["channel"],
-                        next_attempt_at=n["next_attempt_at"],
-                    )
-                    continue
-                if await self._send_one(tx, n, at):
-                    sent += 1
-                else:
-                    failed += 1
-        return sent, failed
+    async def send_due(self, uow: UnitOfWork, at: datetime, most: int = 500) -> tuple[int, int]:
+        """Send the due notifications (at most ``most`` attempts this scan). Returns (sent, failed attempts).
+
+        ``notify_concurrency`` workers each claim ONE due row in a transaction of its own (``FOR UPDATE SKIP
+        LOCKED``), send it, record the attempt and its event, and commit: the guarantee per message is the one a
+        single sender gives (one replica, one worker sends a row; a crash before the commit sends it again, at
+        least once), while one slow relay conversation no longer holds up every other message.
+        """
+        counts = {"sent": 0, "failed": 0}
+
+        async def worker() -> None:
+            while counts["sent"] + counts["failed"] < most:
+                async with uow.begin() as tx:
+                    due = await db.due_notifications(tx.conn, at, limit=1)
+                    if not due:
+                        return
+                    n = due[0]
+                    if n["alert_state"] != AlertState.RAISED:
+                        await db.update_notification(
+                            tx.conn,
+                            n["notification_id"],
+                            state="stopped",
+                            attempts=n["attempts"],
+                            channel_index=n["channel_index"],
+                            channel=n["channel"],
+                            next_attempt_at=n["next_attempt_at"],
+                        )
+                        continue
+                    ok = await self._send_one(tx, n, at)
+                counts["sent" if ok else "failed"] += 1
+
+        outcomes = await asyncio.gather(
+            *(worker() for _ in range(self.settings.notify_concurrency)), return_exceptions=True
+        )
+        for outcome in outcomes:  # every worker has finished; the scan's caller decides about the first error
+            if isinstance(outcome, BaseException):
+                raise outcome
+        return counts["sent"], counts["failed"]
 
     async def _send_one(self, tx: Transaction, n: asyncpg.Record, at: datetime) -> bool:
         person = contacts.unseal(self.box, (await self.residency.fill_one(n))["sealed"])
@@ -150,11 +174,13 @@ class Notifier:
         channel_spec = person.channels[index] if person and index < len(person.channels) else None
         adapter = self.channels.get(n["channel"]) if channel_spec else None
         attempt = n["attempts"] + 1
+        code: str | None = None
         if person is None or channel_spec is None or adapter is None:
             reason: str | None = "no_channel"
         else:
             title = n["headline"] or n["event"]
             link = self.link(n["notification_id"], at)
+            code = n["reply_code"] or rules.new_reply_code()
             message = rules.render(
                 n["language"],
                 name=person.name,
@@ -165,6 +191,7 @@ class Notifier:
                 received_at=n["received_at"],
                 link=link,
                 drill=n["drill"],
+                code=code,
             )
             payload = {
                 "notification_id": str(n["notification_id"]),
@@ -174,6 +201,7 @@ class Notifier:
                 "severity": n["severity"],
                 "drill": n["drill"],
                 "ack_url": link,
+                "reply_code": code,
             }
             reason = await adapter.send(channel_spec, message.subject, message.text, n["language"], payload)
         done_at = now()
@@ -199,8 +227,11 @@ class Notifier:
                 channel=n["channel"],
                 next_attempt_at=done_at,
                 sent_at=done_at,
+                reply_code=code,
             )
             await tx.emit(NotificationSent(**common, sent_at=done_at))
+            if n["channel"] == NotificationChannel.WEBHOOK:  # the dispatch system's 2xx: it is the recipient
+                await mark_delivered(tx, n, "receiver_accepted", done_at)
             return True
         await self._after_failure(tx, n, person, attempt, reason, done_at, common)
         return False
@@ -273,6 +304,30 @@ class Notifier:
             return
 
 
+Evidence = Literal["receiver_accepted", "link_opened", "reply_code", "acknowledged"]
+
+
+async def mark_delivered(tx: Transaction, n: asyncpg.Record | dict[str, Any], evidence: Evidence, at: datetime) -> None:
+    """The first evidence that ``n`` reached its recipient: recorded and announced once (``notification.delivered``).
+
+    What counts (docs/oncall.md): a webhook's 2xx (the dispatch system is the recipient); for e-mail the link
+    opened, the reply code or an acknowledgement. An SMTP relay's 250 is only ``notification.sent``."""
+    if not await db.mark_delivered(tx.conn, n["notification_id"], at):
+        return
+    await tx.emit(
+        NotificationDelivered(
+            alert_id=str(n["alert_id"]),
+            drill=n["drill"],
+            notification_id=str(n["notification_id"]),
+            contact_id=str(n["contact_id"]),
+            channel=NotificationChannel(n["channel"]),
+            level=EscalationLevel(n["level"]),
+            evidence=evidence,
+            delivered_at=at,
+        )
+    )
+
+
 async def notifications_of(uow: UnitOfWork, alert_id: UUID) -> list[asyncpg.Record]:
     """Who was notified about an alert, how, and how it went (contact ids, never addresses)."""
     async with uow.read() as conn:
@@ -318,6 +373,7 @@ async def open_link(uow: UnitOfWork, key: bytes, token: str, *, acknowledge: boo
         if alert is None or alert["state"] != AlertState.RAISED:
             return LinkAnswer(LinkOutcome.CLOSED, **seen)
         if not acknowledge:
+            await mark_delivered(tx, n, "link_opened", at)
             return LinkAnswer(LinkOutcome.SHOW, **seen)
         try:
             await acknowledge_row(
@@ -332,4 +388,5 @@ async def open_link(uow: UnitOfWork, key: bytes, token: str, *, acknowledge: boo
         except LifecycleError:
             return LinkAnswer(LinkOutcome.CLOSED, **seen)
         await db.use_link(tx.conn, opened, at)
+        await mark_delivered(tx, n, "acknowledged", at)
         return LinkAnswer(LinkOutcome.ACKNOWLEDGED, **seen)

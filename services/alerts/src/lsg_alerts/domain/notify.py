@@ -7,6 +7,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -120,6 +121,29 @@ def open_link(key: bytes, token: str, at: datetime) -> UUID | LinkProblem:
     return UUID(bytes=raw[:16])
 
 
+# ---- the reply code (channels without links) ---------------------------------------------------------------------
+# No 0/O, 1/I/L, 2/Z, 5/S, 8/B: a code read aloud or typed on a phone keypad is not mistaken.
+REPLY_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
+REPLY_CODE_LENGTH = 6
+
+
+def new_reply_code() -> str:
+    """A random code (25^6, about 2.4e8): guessing one is also bound to the contact's own address or number."""
+    return "".join(secrets.choice(REPLY_ALPHABET) for _ in range(REPLY_CODE_LENGTH))
+
+
+def reply_code_in(text: str) -> str | None:
+    """The code in a reply's text (its first word, any case, spaces and punctuation around it ignored), or None
+    when the first word cannot be a code."""
+    words = text.strip().split()
+    if not words:
+        return None
+    word = words[0].strip(".,;:!?\"'()[]<>").upper()
+    if len(word) != REPLY_CODE_LENGTH or any(ch not in REPLY_ALPHABET for ch in word):
+        return None
+    return word
+
+
 # ---- messages ---------------------------------------------------------------------------------------------------
 DRILL_WORD: dict[str, str] = {"lv": "MĀCĪBAS", "ru": "УЧЕНИЯ", "en": "DRILL"}
 
@@ -142,6 +166,7 @@ _LEVEL: dict[str, dict[str, str]] = {
 
 _TEXT: dict[str, dict[str, str]] = {
     "lv": {
+        "code": "Vai atbildiet uz šo ziņu ar kodu {code}.",
         "subject": "Trauksme ({severity}): {title} — {area}",
         "greeting": "Labdien, {name}!",
         "body": "Saņemta {severity} trauksme: {title}.\nVieta: {area}\nSaņemta: {at} (UTC)\n"
@@ -150,6 +175,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "Ja neapstiprināsiet, trauksme tiks nodota nākamajam atbildīgajam.",
     },
     "ru": {
+        "code": "Или ответьте на это сообщение кодом {code}.",
         "subject": "Тревога ({severity}): {title} — {area}",
         "greeting": "Здравствуйте, {name}!",
         "body": "Получена тревога, степень: {severity}: {title}.\nМесто: {area}\nПолучена: {at} (UTC)\n"
@@ -158,6 +184,7 @@ _TEXT: dict[str, dict[str, str]] = {
         "Без подтверждения тревога будет передана следующему ответственному.",
     },
     "en": {
+        "code": "Or reply to this message with the code {code}.",
         "subject": "Alert ({severity}): {title} — {area}",
         "greeting": "Hello {name},",
         "body": "An alert was raised, severity {severity}: {title}.\nPlace: {area}\nReceived: {at} (UTC)\n"
@@ -189,6 +216,7 @@ def render(
     received_at: datetime,
     link: str,
     drill: bool,
+    code: str | None = None,
 ) -> Message:
     """The message a contact receives about an alert, in their language; a drill's first word says so."""
     lang = language_of(language)
@@ -201,9 +229,13 @@ def render(
         "level": _LEVEL[lang].get(level, level),
         "at": received_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M"),
         "link": link,
+        "code": code or "",
     }
     subject = t["subject"].format(**values)
-    text = "\n\n".join((t["greeting"].format(**values), t["body"].format(**values), t["ack"].format(**values)))
+    parts = [t["greeting"].format(**values), t["body"].format(**values), t["ack"].format(**values)]
+    if code:
+        parts.append(t["code"].format(**values))
+    text = "\n\n".join(parts)
     if drill:
         subject = f"{DRILL_WORD[lang]}: {subject}"
         text = f"{DRILL_WORD[lang]}. {text}"

@@ -21,7 +21,7 @@ from lsg_alerts.application.residency import Residency
 from lsg_alerts.entrypoints import consumers, errors
 from lsg_alerts.entrypoints.body_limit import DocumentedBodyLimit
 from lsg_alerts.entrypoints.notifier import SenderLoop
-from lsg_alerts.entrypoints.routes import ack, alerts, contacts, devices, doors, feed, partners
+from lsg_alerts.entrypoints.routes import ack, alerts, console, contacts, devices, doors, feed, partners, replies
 from lsg_alerts.entrypoints.routes import privacy as privacy_routes
 from lsg_alerts.entrypoints.supervision import Supervisor
 from lsg_alerts.settings import AlertsSettings
@@ -33,8 +33,9 @@ from lsg_shared.uow import UnitOfWork
 log = logging.getLogger(__name__)
 DESCRIPTION = "Emergency-communication devices, partner CAP alerts and the alert lifecycle."
 # The routes that need no bearer token (partner doors sign with HMAC); every other route requires a role.
-# The acknowledgement links carry their own signed token.
-PUBLIC_ROUTES = (*doors.PUBLIC_ROUTES, *ack.PUBLIC_ROUTES)
+# The acknowledgement links carry their own signed token; gateway replies are HMAC-signed; the console page
+# holds no data (its reads take a bearer token).
+PUBLIC_ROUTES = (*doors.PUBLIC_ROUTES, *ack.PUBLIC_ROUTES, *replies.PUBLIC_ROUTES, *console.PUBLIC_ROUTES)
 # The reads open to anyone: the public CAP feed and its messages (only alerts meant for the public).
 PUBLIC_READS = feed.PUBLIC_READS
 
@@ -114,6 +115,8 @@ def create_app(settings: AlertsSettings | None = None) -> FastAPI:
             partners.router,
             contacts.router,
             ack.router,
+            replies.router,
+            console.router,
             privacy_routes.router,
         ],
         register_consumers=register_consumers,
@@ -132,6 +135,10 @@ def create_app(settings: AlertsSettings | None = None) -> FastAPI:
                 "description": "The signed, single-use link in every notification (no bearer token)",
             },
             {"name": "privacy", "description": "A person's erasure and access export (admin)"},
+            {
+                "name": "operator console",
+                "description": "The console page (/console) and its reads: open alerts, the map, a live stream",
+            },
         ],
     )
     # Outside the shared body limit: an oversize body gets the documented 413 (too-large, errors[]).

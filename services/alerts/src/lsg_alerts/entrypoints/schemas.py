@@ -314,6 +314,7 @@ def notifications_json(rows: list[asyncpg.Record]) -> list[dict[str, Any]]:
             "state": r["state"],
             "created_at": ts(r["created_at"]),
             "sent_at": ts(r["sent_at"]),
+            "delivered_at": ts(r["delivered_at"]),
             "link_used_at": ts(r["ack_used_at"]),
         }
         for r in rows

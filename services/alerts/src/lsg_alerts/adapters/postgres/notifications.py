@@ -131,10 +131,11 @@ async def update_notification(
     channel: str,
     next_attempt_at: datetime,
     sent_at: datetime | None = None,
+    reply_code: str | None = None,
 ) -> None:
     await conn.execute(
         "UPDATE notifications SET state = $2, attempts = $3, channel_index = $4, channel = $5, next_attempt_at = $6, "
-        "sent_at = COALESCE($7, sent_at) WHERE notification_id = $1",
+        "sent_at = COALESCE($7, sent_at), reply_code = COALESCE($8, reply_code) WHERE notification_id = $1",
         notification_id,
         state,
         attempts,
@@ -142,6 +143,33 @@ async def update_notification(
         channel,
         next_attempt_at,
         sent_at,
+        reply_code,
+    )
+
+
+async def mark_delivered(conn: Conn, notification_id: UUID, at: datetime) -> bool:
+    """Record the first evidence of delivery; False when it was already recorded (announced once)."""
+    done = await conn.fetchval(
+        "UPDATE notifications SET delivered_at = $2 WHERE notification_id = $1 AND delivered_at IS NULL RETURNING true",
+        notification_id,
+        at,
+    )
+    return bool(done)
+
+
+async def notifications_by_reply_code(conn: Conn, code: str) -> list[Row]:
+    """The sent notifications carrying ``code`` (newest first) with their contact's sealed part, locked."""
+    return list(
+        await conn.fetch(
+            """
+            SELECT n.notification_id, n.alert_id, n.contact_id, n.channel, n.level, n.sent_at, n.ack_used_at,
+                   n.delivered_at, c.sealed, c.residence, c.erased_at, a.drill
+            FROM notifications n JOIN contacts c USING (contact_id) JOIN alerts a ON a.alert_id = n.alert_id
+            WHERE n.reply_code = $1 AND n.sent_at IS NOT NULL
+            ORDER BY n.sent_at DESC FOR UPDATE OF n
+            """,
+            code,
+        )
     )
 
 
@@ -153,8 +181,8 @@ async def notification_for_link(conn: Conn, notification_id: UUID) -> Row | None
     """A notification with its contact's language and its alert, locked: the link acknowledges once."""
     return await conn.fetchrow(
         """
-        SELECT n.notification_id, n.alert_id, n.contact_id, n.channel, n.ack_used_at, c.language,
-               a.headline, a.event, a.area_desc
+        SELECT n.notification_id, n.alert_id, n.contact_id, n.channel, n.level, n.ack_used_at, n.delivered_at,
+               c.language, a.headline, a.event, a.area_desc, a.drill
         FROM notifications n JOIN contacts c USING (contact_id) JOIN alerts a ON a.alert_id = n.alert_id
         WHERE n.notification_id = $1 FOR UPDATE OF n
         """,
@@ -170,7 +198,7 @@ async def notifications_of(conn: Conn, alert_id: UUID) -> list[Row]:
     return list(
         await conn.fetch(
             "SELECT notification_id, contact_id, level, channel, channel_index, attempts, state, created_at, sent_at, "
-            "ack_used_at FROM notifications WHERE alert_id = $1 ORDER BY created_at",
+            "delivered_at, ack_used_at FROM notifications WHERE alert_id = $1 ORDER BY created_at",
             alert_id,
         )
     )
