@@ -132,13 +132,16 @@ async def test_open_alerts_worst_first_with_time_left_who_was_notified_and_who_a
         ours = [i for i in body["items"] if i["alert_id"] in (minor, extreme)]
         assert [i["alert_id"] for i in ours] == [extreme, minor]  # worst severity first
         top = ours[0]
-        assert top["severity"] == "Extreme" and top["state"] == "raised"
+        assert top["severity"] == "Extreme"
+        assert top["state"] == "raised"
         assert 500 < top["seconds_to_escalation"] <= 600
-        assert body["by_severity"]["Extreme"] >= 1 and body["by_severity"]["Minor"] >= 1
+        assert body["by_severity"]["Extreme"] >= 1
+        assert body["by_severity"]["Minor"] >= 1
         [sent] = [n for n in top["notifications"] if n["state"] == "sent"]
         assert sent["contact_id"] == elder
         assert sent["name"] == "Jānis Bērziņš"  # an editor sees who
-        assert sent["level"] == "settlement_elder" and sent["channel"] == "email"
+        assert sent["level"] == "settlement_elder"
+        assert sent["channel"] == "email"
         # a viewer sees contact ids, not names
         as_viewer = (await read(h.AUTH_VIEWER)).json()
         viewer_top = next(i for i in as_viewer["items"] if i["alert_id"] == extreme)
@@ -153,7 +156,8 @@ async def test_open_alerts_worst_first_with_time_left_who_was_notified_and_who_a
         world = (await client.get("/v1/console/map", headers=h.AUTH_VIEWER)).json()
         [place] = [p for p in world["items"] if p["code"] == f"S{settlement}"]
         assert (place["latitude"], place["longitude"]) == (56.53, 27.71)
-        assert place["open_alerts"] == 2 and place["worst_severity"] == "Extreme"
+        assert place["open_alerts"] == 2
+        assert place["worst_severity"] == "Extreme"
         assert place["devices"] == 1
         assert world["bounds"]["south"] <= 56.53 <= world["bounds"]["north"]
 
@@ -183,4 +187,5 @@ async def test_open_alerts_worst_first_with_time_left_who_was_notified_and_who_a
         assert extreme not in {i["alert_id"] for i in left["items"]}
         world = (await client.get("/v1/console/map", headers=h.AUTH_VIEWER)).json()
         [place] = [p for p in world["items"] if p["code"] == f"S{settlement}"]
-        assert place["open_alerts"] == 1 and place["worst_severity"] == "Minor"
+        assert place["open_alerts"] == 1
+        assert place["worst_severity"] == "Minor"

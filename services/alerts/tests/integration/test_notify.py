@@ -20,7 +20,14 @@ import pytest
 
 from lsg_alerts.application.notifications import ack_key
 from lsg_alerts.domain.notify import sign_link
-from lsg_events import AlertAcknowledged, AlertEscalated, NotificationFailed, NotificationSent, topics
+from lsg_events import (
+    AlertAcknowledged,
+    AlertEscalated,
+    NotificationDelivered,
+    NotificationFailed,
+    NotificationSent,
+    topics,
+)
 from lsg_events.partner import signed_headers
 from lsg_local.mailpit import Mailpit
 from lsg_local.testing import collect, unique
@@ -444,10 +451,20 @@ async def test_a_signed_webhook_reaches_dispatch_and_failover_goes_to_the_next_c
             assert hook["contact_id"] == dispatch
             assert hook["level"] == "settlement_elder"
             assert hook["subject"].startswith("Alert (extreme)")
+            assert re.fullmatch(r"[A-Z0-9]{6}", hook["reply_code"])
+            # The dispatch system's 2xx is delivery (it is the recipient): notification.delivered, once.
+            await ev.wait_for(lambda c: of_alert(c, NotificationDelivered.event_type, a1), 20, "notification.delivered")
+            [delivered] = of_alert(ev, NotificationDelivered.event_type, a1)
+            assert (delivered.evidence, delivered.channel.value, delivered.contact_id) == (
+                "receiver_accepted",
+                "webhook",
+                dispatch,
+            )
             token = hook["ack_url"].rsplit("/", 1)[1]
             assert (await client.post(f"/v1/ack/{token}")).status_code == 200
             await ev.wait_for(lambda c: of_alert(c, AlertAcknowledged.event_type, a1), 20, "alert.acknowledged")
             assert of_alert(ev, AlertAcknowledged.event_type, a1)[0].channel.value == "webhook"
+            assert len(of_alert(ev, NotificationDelivered.event_type, a1)) == 1  # the acknowledgement adds none
 
             # Next channel: the webhook refuses twice, then the person's e-mail.
             a2 = await raise_alert(client, partner, secret_p, await device_in(client, h, partner, s2))

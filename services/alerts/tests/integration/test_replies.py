@@ -113,7 +113,8 @@ async def test_a_reply_code_from_the_contacts_address_acknowledges_and_nothing_e
             message = (await mails_to(mailpit, address, n))[-1]
             assert f"Plūdi {n}" in message["Subject"]
             code, link = CODE.search(message["Text"]), LINK.search(message["Text"])
-            assert code and link, message["Text"]
+            assert code, message["Text"]
+            assert link, message["Text"]
             return str(r.json()["alert_id"]), code.group(1), link.group(1)
 
         async def state_of(alert_id: str) -> str:
@@ -123,20 +124,24 @@ async def test_a_reply_code_from_the_contacts_address_acknowledges_and_nothing_e
 
         # Refused, nothing changes: no signature, a wrong secret, no code, an unknown code, another sender.
         unsigned = await client.post("/v1/replies", json={"from": address, "text": code})
-        assert unsigned.status_code == 401 and problem_type(unsigned) == "bad-signature"
+        assert unsigned.status_code == 401
+        assert problem_type(unsigned) == "bad-signature"
         assert (await reply(client, address, code, secret="not-the-gateway-secret")).status_code == 401
         malformed = await reply(client, address, "labi, sapratu")
         assert malformed.status_code == 422
         assert malformed.json()["errors"][0]["field"] == "body:text"
         unknown = "".join("A" if ch != "A" else "C" for ch in code)
         r = await reply(client, address, unknown)
-        assert r.status_code == 404 and problem_type(r) == "reply-code-unknown"
+        assert r.status_code == 404
+        assert problem_type(r) == "reply-code-unknown"
         r = await reply(client, "someone-else@example.lv", code)
-        assert r.status_code == 404 and problem_type(r) == "reply-code-unknown"
+        assert r.status_code == 404
+        assert problem_type(r) == "reply-code-unknown"
         r = await reply(client, "+371 2000 0000", code)
         assert r.status_code == 404
         missing = await reply(client, address, "")
-        assert missing.status_code == 422 and "body:text" in missing.text
+        assert missing.status_code == 422
+        assert "body:text" in missing.text
         assert await state_of(first) == "raised"
 
         # The code from the elder's own address (any case, words after it) acknowledges.
@@ -155,7 +160,8 @@ async def test_a_reply_code_from_the_contacts_address_acknowledges_and_nothing_e
         [delivered] = [e.data for e in ev.events(NotificationDelivered.event_type) if e.data.alert_id == first]
         assert (delivered.evidence, delivered.contact_id, delivered.channel.value) == ("reply_code", elder, "email")
         r = await reply(client, address, code)  # used
-        assert r.status_code == 410 and problem_type(r) == "reply-code-used"
+        assert r.status_code == 410
+        assert problem_type(r) == "reply-code-used"
 
         # A second alert: opening its link is the e-mail's delivery evidence; once resolved, its code is refused.
         second, code2, token2 = await raise_alert(2)
@@ -168,7 +174,8 @@ async def test_a_reply_code_from_the_contacts_address_acknowledges_and_nothing_e
         r = await client.post(f"/v1/alerts/{second}/resolve", json={"note": "viltus"}, headers=h.AUTH_EDITOR)
         assert r.status_code == 200, r.text
         r = await reply(client, address, code2)
-        assert r.status_code == 409 and problem_type(r) == "reply-code-closed"
+        assert r.status_code == 409
+        assert problem_type(r) == "reply-code-closed"
         assert await state_of(second) == "resolved"
 
         # A third: its code past the link's lifetime (the message's send time moved back two days) is refused.
@@ -181,7 +188,8 @@ async def test_a_reply_code_from_the_contacts_address_acknowledges_and_nothing_e
         finally:
             await conn.close()
         r = await reply(client, address, code3)
-        assert r.status_code == 410 and problem_type(r) == "reply-code-expired"
+        assert r.status_code == 410
+        assert problem_type(r) == "reply-code-expired"
         assert await state_of(third) == "raised"
         # only the one acknowledgement happened, through the code
         acknowledged = {e.data.alert_id for e in ev.events(AlertAcknowledged.event_type)}
