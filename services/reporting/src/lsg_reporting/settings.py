@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 
+from lsg_shared import privacy
 from lsg_shared.settings import ServiceSettings
 
 # Debian's fonts-dejavu-core (the same font the training service's certificates embed).
@@ -43,6 +44,33 @@ class ReportingSettings(ServiceSettings):
         description="LSG_REPORT_FONT_PATH: a Unicode TTF for period report PDFs (default: DejaVu Sans, as training's "
         "certificates: Latin with Latvian diacritics and Cyrillic)",
     )
+
+    privacy_subject_key: SecretStr | None = Field(
+        None,
+        description=(
+            "LSG_PRIVACY_SUBJECT_KEY: the key every service and lsg-admin share to match an erasure or access"
+            " request's subject tokens (unset outside development: requests match logins given as local ids only)"
+        ),
+        repr=False,
+    )
+    reporting_identity_retention_days: int | None = Field(
+        None,
+        ge=1,
+        description=(
+            "LSG_REPORTING_IDENTITY_RETENTION_DAYS: replace the login stored as who approved, recorded, verified or"
+            " took a report step with a pseudonym this many days after the action; unset: kept"
+        ),
+    )
+    reporting_retention_interval_s: float = Field(
+        6 * 3600, gt=0, description="LSG_REPORTING_RETENTION_INTERVAL_S: how often the retention job runs"
+    )
+
+    def subject_key(self) -> str | None:
+        """The shared subject-token key; None outside development when unset (then a request finds logins given
+        as local ids only, and a warning says so at start)."""
+        if self.privacy_subject_key is not None:
+            return self.privacy_subject_key.get_secret_value()
+        return privacy.DEVELOPMENT_KEY if self.environment in ("development", "test", "local") else None
 
     def font_path(self) -> Path | None:
         candidates = [self.report_font_path] if self.report_font_path else list(DEFAULT_FONT_PATHS)

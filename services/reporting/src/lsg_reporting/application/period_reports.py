@@ -24,6 +24,7 @@ from lsg_reporting.domain import finance as money
 from lsg_reporting.domain import report_periods as rp
 from lsg_reporting.domain.catalogue import Catalogue
 from lsg_reporting.domain.periods import bounds
+from lsg_reporting.domain.privacy import public_history
 from lsg_reporting.domain.progress import programme_quarters
 from lsg_shared.db import Conn
 from lsg_shared.uow import UnitOfWork
@@ -264,7 +265,8 @@ async def _document(conn: Conn, uow: UnitOfWork, catalogue: Catalogue, period: r
         },
         "period": {"id": period.period_id, "start": period.start.isoformat(), "end": period.end.isoformat()},
         "status": status,
-        "history": row["history"] if row is not None else [],
+        # Who took each step is not in the document (issue 30): an erased login cannot be in a frozen report.
+        "history": public_history(row["history"]) if row is not None else [],
         "indicators": indicators,
         "narrative": row["narrative"] if row is not None else {},
         "expenditure": {

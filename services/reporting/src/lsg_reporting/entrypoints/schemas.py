@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 import asyncpg
-from pydantic import ConfigDict, Field, HttpUrl
+from pydantic import ConfigDict, Field, HttpUrl, model_validator
 
 from lsg_events.geography import Place
 from lsg_reporting.domain.catalogue import Indicator
@@ -195,3 +195,29 @@ def entry_json(row: asyncpg.Record) -> dict[str, Any]:
             "verified_at": row["verified_at"].isoformat(),
         },
     }
+
+
+SubjectToken = Annotated[
+    str, Field(pattern=r"^ps_[0-9a-f]{64}$", description="A subject token (lsg_shared.privacy): ps_ + 64 hex digits")
+]
+Login = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class PrivacyRequestIn(RequestModel):
+    """Whose data: subject tokens (``lsg_shared.privacy.subject_tokens``, as ``lsg-admin person`` makes them; here
+    the login token is the one that can match) and or this service's local ids of the person: their logins."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    subject_tokens: list[SubjectToken] = Field(default_factory=list, max_length=50)
+    local_ids: list[Login] = Field(default_factory=list, max_length=100, description="Logins")
+
+    @model_validator(mode="after")
+    def _someone(self) -> PrivacyRequestIn:
+        if not self.subject_tokens and not self.local_ids:
+            raise ValueError("give subject_tokens or local_ids")
+        return self
+
+
+class PrivacyErasureIn(PrivacyRequestIn):
+    request_id: str | None = Field(None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")
