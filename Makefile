@@ -22,6 +22,9 @@ help:
 	@echo "make test-containers  integration suite on Kafka/PostgreSQL containers + the container end-to-end test"
 	@echo "make mailpit       build Mailpit (SMTP server the alerts tests send to) from the Go module proxy once"
 	@echo "make jaeger        build Jaeger from the Go module proxy once (make run RUN_ARGS=--observe, the trace test)"
+	@echo "make cluster       a one-node Kubernetes 1.34 on this machine (built from source once), project images loaded"
+	@echo "make cluster-down  stop it and undo its processes, mounts, network devices and iptables chains"
+	@echo "make test-k8s      the chart on that cluster: install, demo, upgrade/rollback, dry-run, PDB/HPA, helm test"
 	@echo "make faults        fault-injection scenarios at full scale (~20 min; docs/reliability.md)"
 	@echo "make fuzz          Schemathesis fuzz of the four OpenAPIs, longer than in make test (LSG_FUZZ_EXAMPLES=200)"
 
@@ -94,3 +97,20 @@ fuzz: infra
 
 bench: infra
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+# A one-node Kubernetes cluster from the project's own scripts (deploy/cluster; docs/operations.md, "Try the chart on
+# a local cluster"). Root only. The binaries are built from the Go module proxy once into .cache/k8s/<version>/.
+.PHONY: cluster cluster-down cluster-binaries test-k8s
+cluster-binaries:
+	bash deploy/cluster/build-binaries.sh
+
+cluster: install images
+	$(BIN)/python deploy/cluster/cluster.py up --images
+
+cluster-down:
+	$(BIN)/python deploy/cluster/cluster.py down
+
+# The chart on that cluster (tests/k8s): brings the cluster up, proves the seven steps of issue 22 and takes it down.
+test-k8s: install images
+	bash deploy/helm/install-helm.sh
+	LSG_K8S_TESTS=1 $(BIN)/pytest tests/k8s -m k8s -p no:cacheprovider -q --durations=0 $(PYTEST_ARGS)

@@ -1,0 +1,359 @@
+"""Issue 22's seven steps, each one test, in order, on the local cluster (conftest.py starts it).
+
+1. helm install --wait --wait-for-jobs: migrations Jobs succeed, Deployments available, pods Ready, non-root with
+   a read-only root filesystem (checked inside the running containers, not only in the spec).
+2. lsg-demo --scenario mid-year through the Services moves reporting's indicators; a signed partner alert through
+   the alerts Service becomes alert.raised on the in-cluster Kafka.
+3. helm upgrade with a changed value rolls every pod while a client keeps writing, then helm rollback the same
+   way: every acknowledged write is there exactly once.
+4. The production values, with the CRDs of ../shared/crds, admitted by `kubectl apply --dry-run=server`.
+5. An eviction that would break a PodDisruptionBudget is refused; the HPA reads its metric or says why not.
+6. helm test: the chart's own test pods.
+7. helm uninstall leaves nothing of the release; cluster down leaves no process, mount, device or chain.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import subprocess
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from lsg_events import topics
+from lsg_events.partner import signed_headers
+from lsg_local.testing import collect, unique
+from lsg_testkit.alerts import cap_json, settlement_place
+
+REPO = Path(__file__).resolve().parents[2]
+CHART = REPO / "deploy" / "helm" / "lsg"
+PRODUCTION_VALUES = REPO / "deploy" / "helm" / "values-production.yaml"
+CRDS = REPO.parent / "shared" / "crds"
+NAMESPACE, RELEASE = "lsg-k8s", "lsg"  # as in conftest.py
+COMPONENTS = ("surveys", "training", "alerts", "reporting")
+PORTS = {"surveys": 8001, "training": 8002, "alerts": 8003, "reporting": 8004}
+RAISED = "lv.lsg.alert.raised.v1"
+
+pytestmark = [pytest.mark.k8s, pytest.mark.timeout(1200)]
+INSTANCE = f"app.kubernetes.io/instance={RELEASE}"
+
+
+def _ready(pod: dict[str, Any]) -> bool:
+    return any(c["type"] == "Ready" and c["status"] == "True" for c in pod["status"].get("conditions", []))
+
+
+def test_step1_install_every_job_succeeds_and_every_pod_is_ready(kube: Any, release: dict[str, Any]) -> None:
+    res = release["result"]
+    assert res.returncode == 0, (
+        f"helm install --wait --wait-for-jobs failed after {release['seconds']} s:\n{res.stderr[-3000:]}\n"
+        f"{kube.diagnose(NAMESPACE)}"
+    )
+    # The migrations hook Jobs are deleted once they succeed (hook-delete-policy): their Completed events stay.
+    events = kube.json("-n", NAMESPACE, "get", "events", "--field-selector", "involvedObject.kind=Job")["items"]
+    completed = {e["involvedObject"]["name"] for e in events if e["reason"] == "Completed"}
+    for c in COMPONENTS:
+        assert f"{RELEASE}-{c}-migrate" in completed, f"no Completed event for Job {RELEASE}-{c}-migrate: {completed}"
+    for dep in kube.json("-n", NAMESPACE, "get", "deployments", "-l", INSTANCE)["items"]:
+        want, have = dep["spec"]["replicas"], dep["status"].get("availableReplicas", 0)
+        assert have == want, f"Deployment {dep['metadata']['name']}: {have}/{want} available"
+    pods = kube.pods(NAMESPACE, INSTANCE)
+    assert len(pods) == len(COMPONENTS), f"expected one pod per component, got {[p['metadata']['name'] for p in pods]}"
+    for pod in pods:
+        name = pod["metadata"]["name"]
+        assert _ready(pod), f"pod {name} is not Ready:\n{kube.diagnose(NAMESPACE)}"
+        # What the kernel sees in the running container, not only what the spec asks for.
+        uid = kube.kubectl("-n", NAMESPACE, "exec", name, "--", "id", "-u").strip()
+        assert uid == "10001", f"pod {name} runs as uid {uid}, not the chart's 10001"
+        denied = kube.run(kube.bin_dir / "kubectl", "-n", NAMESPACE, "exec", name, "--", "touch", "/probe", check=False)
+        assert denied.returncode != 0, f"pod {name}: the root filesystem is writable"
+        assert "Read-only file system" in denied.stderr, f"pod {name}: unexpected refusal {denied.stderr!r}"
+        tmp = kube.run(
+            kube.bin_dir / "kubectl",
+            "-n",
+            NAMESPACE,
+            "exec",
+            name,
+            "--",
+            "touch",
+            "/tmp/probe",  # noqa: S108 - a path inside the pod
+            check=False,
+        )
+        assert tmp.returncode == 0, f"pod {name}: /tmp (emptyDir) is not writable: {tmp.stderr}"
+
+
+def _urls(kube: Any) -> dict[str, str]:
+    """Each Service's ClusterIP: the node reaches them through kube-proxy's rules, as a pod would."""
+    urls = {}
+    for c in COMPONENTS:
+        ip = kube.kubectl("-n", NAMESPACE, "get", "svc", f"{RELEASE}-{c}", "-o", "jsonpath={.spec.clusterIP}")
+        urls[c] = f"http://{ip}:{PORTS[c]}"
+    return urls
+
+
+def _tokens(kube: Any) -> dict[str, str]:
+    data = kube.json("-n", NAMESPACE, "get", "secret", "lsg-dev-demo-tokens")["data"]
+    return {k: base64.b64decode(v).decode() for k, v in data.items()}
+
+
+def _kafka(kube: Any) -> str:
+    """The in-cluster broker's HOST listener (the pod's IP, port 9094; deploy/cluster/manifests/dev-infra.yaml)."""
+    ip = kube.kubectl("-n", NAMESPACE, "get", "pods", "-l", "app.kubernetes.io/name=lsg-kafka", "-o",
+                      "jsonpath={.items[0].status.podIP}")  # fmt: skip
+    return f"{ip}:9094"
+
+
+def _figures(indicators: list[dict[str, Any]]) -> dict[str, tuple[Any, Any]]:
+    return {i["code"]: (i["numerator"], i["denominator"]) for i in indicators if i["aggregation"] != "availability"}
+
+
+async def test_step2_demo_through_the_services_moves_indicators_and_raises_alerts(installed: Any) -> None:
+    kube = installed
+    urls, tokens, kafka = _urls(kube), _tokens(kube), _kafka(kube)
+    async with httpx.AsyncClient(timeout=30) as client:
+        before = _figures((await client.get(f"{urls['reporting']}/v1/indicators")).json()["indicators"])
+    env = dict(os.environ, LSG_KAFKA_BOOTSTRAP=kafka, **tokens)
+    env.update({f"LSG_DEMO_{c.upper()}_URL": url for c, url in urls.items()})
+    t0 = time.monotonic()
+    demo = await asyncio.to_thread(
+        subprocess.run,
+        [str(REPO / ".venv" / "bin" / "lsg-demo"), "--scenario", "mid-year", "--speed", "max", "--quiet",
+         "--wait-timeout", "300"],
+        env=env, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    installed.figures["lsg-demo mid-year through the Services, s"] = round(time.monotonic() - t0, 1)
+    assert demo.returncode == 0, f"lsg-demo failed:\n{demo.stdout[-3000:]}\n{demo.stderr[-3000:]}"
+    async with httpx.AsyncClient(timeout=30) as client:
+        after = _figures((await client.get(f"{urls['reporting']}/v1/indicators")).json()["indicators"])
+    moved = sorted(code for code in after if after[code] != before.get(code))
+    assert moved, f"no indicator moved: before {before}, after {after}\n{demo.stdout[-2000:]}"
+    # The demo's partners sent signed CAP alerts to the alerts Service; each became alert.raised on Kafka.
+    async with collect(kafka, topics.ALERTS) as seen:
+        await seen.wait_for(lambda c: len(c.events(RAISED)) > 0, 60, "alert.raised on the in-cluster Kafka")
+        raised = seen.events(RAISED)
+    installed.figures["step 2"] = f"{len(moved)} indicators moved; {len(raised)} alert.raised on the in-cluster Kafka"
+
+
+class _AlertWriter:
+    """Signed partner alerts through the alerts Service from several clients, as in the fault suite's scenario 2
+    (tests/faults/test_s2_rolling_restart.py): a write that fails (reset, refused, 503) is repeated with the same
+    identifier; `acknowledged` lists every identifier the service answered 2xx for."""
+
+    def __init__(self, url: str, admin: str, editor: str) -> None:
+        self.url, self.admin, self.editor = (
+            url,
+            {"authorization": f"Bearer {admin}"},
+            {"authorization": f"Bearer {editor}"},
+        )
+        self.acknowledged: list[str] = []
+        self.repeated = Counter[str]()
+        self.stop = asyncio.Event()
+        self.partner = unique("k8s-upgrade").replace("_", "-")
+
+    async def setup(self) -> None:
+        async with httpx.AsyncClient(base_url=self.url, timeout=30) as client:
+            r = await client.post(
+                "/v1/partners", json={"partner_id": self.partner, "kind": "vendor"}, headers=self.admin
+            )
+            assert r.status_code == 201, r.text
+            self.secret = r.json()["new_secret"]["secret"]
+            self.device = unique("k8s-siren").replace("_", "-")
+            r = await client.post("/v1/devices", headers=self.editor, json={
+                "device_id": self.device, "kind": "siren", "place": settlement_place(), "latitude": 56.35,
+                "longitude": 27.8, "partner_id": self.partner, "heartbeat_interval_s": 300,
+            })  # fmt: skip
+            assert r.status_code == 201, r.text
+            r = await client.post(f"/v1/devices/{self.device}/install", json={}, headers=self.editor)
+            assert r.status_code == 200, r.text
+
+    async def writer(self, w: int, writers: int) -> None:
+        i, pending = w, False
+        async with httpx.AsyncClient(base_url=self.url, timeout=30) as client:
+            while not self.stop.is_set() or pending:
+                ident = f"{self.partner}-{i}"
+                body = cap_json(identifier=ident, device_id=self.device, status="Actual", severity="Minor")
+                try:
+                    r = await client.post(f"/v1/partners/{self.partner}/alerts", content=body,
+                                          headers=signed_headers(self.secret, body))  # fmt: skip
+                    outcome = str(r.status_code) if r.status_code not in (200, 201, 202) else ""
+                except httpx.TransportError as exc:
+                    outcome = type(exc).__name__
+                if outcome:
+                    assert outcome == "503" or not outcome.isdigit(), f"write {ident} answered {outcome}: {r.text}"
+                    self.repeated[outcome] += 1
+                    pending = True
+                    await asyncio.sleep(0.2)
+                    continue
+                pending = False
+                self.acknowledged.append(ident)
+                i += writers
+                await asyncio.sleep(0.05)
+
+
+async def test_step3_upgrade_and_rollback_roll_every_pod_under_writes(installed: Any) -> None:
+    kube = installed
+    urls, tokens, kafka = _urls(kube), _tokens(kube), _kafka(kube)
+    load = _AlertWriter(urls["alerts"], tokens["LSG_DEMO_ADMIN_TOKEN"], tokens["LSG_DEMO_EDITOR_TOKEN"])
+    await load.setup()
+
+    def pod_uids() -> set[str]:
+        return {p["metadata"]["uid"] for p in kube.pods(NAMESPACE, f"{INSTANCE},app.kubernetes.io/component=service")}
+
+    for action, args in (
+        ("upgrade", ["upgrade", RELEASE, str(CHART), "-n", NAMESPACE, "--reuse-values", "--set", "logFormat=text"]),
+        ("rollback", ["rollback", RELEASE, "-n", NAMESPACE]),
+    ):
+        old = pod_uids()
+        load.stop.clear()
+        writers = [asyncio.create_task(load.writer(w, 4)) for w in range(4)]
+        await asyncio.sleep(2)
+        t0 = time.monotonic()
+        res = await asyncio.to_thread(kube.helm, *args, "--wait", "--timeout", "10m", check=False)
+        took = round(time.monotonic() - t0, 1)
+        await asyncio.sleep(2)
+        load.stop.set()
+        await asyncio.gather(*writers)
+        assert res.returncode == 0, f"helm {action} failed: {res.stderr[-3000:]}\n{kube.diagnose(NAMESPACE)}"
+        new = pod_uids()
+        assert not (old & new), f"helm {action} left pods unrolled: {old & new}"
+        kube.figures[f"helm {action} under writes, s"] = took
+    assert load.acknowledged, "no write was acknowledged during the upgrade and rollback"
+    async with collect(kafka, topics.ALERTS) as seen:
+
+        def ours(c: Any) -> list[str]:
+            return [e.data.identifier for e in c.events(RAISED) if e.data.partner_id == load.partner]
+
+        await seen.wait_for(lambda c: len(set(ours(c))) >= len(load.acknowledged), 120, "every acknowledged write")
+        on_topic = Counter(ours(seen))
+    missing = [k for k in load.acknowledged if k not in on_topic]
+    doubled = {k: n for k, n in on_topic.items() if n > 1}
+    assert not missing, f"acknowledged writes with no alert.raised: {missing[:10]}"
+    assert not doubled, f"writes with more than one alert.raised: {doubled}"
+    assert len(set(load.acknowledged)) == len(load.acknowledged), "a write was acknowledged twice"
+    kube.figures["step 3"] = f"{len(load.acknowledged)} writes acknowledged, repeated {dict(load.repeated)}"
+
+
+def test_step4_production_values_admitted_by_the_api_server(kube: Any) -> None:
+    if not CRDS.is_dir():
+        pytest.skip(f"{CRDS} not found: the CRDs (Strimzi KafkaTopic, ServiceMonitor, PrometheusRule) are needed")
+    kube.kubectl("apply", "--server-side", "-f", str(CRDS))
+    for crd in (
+        "kafkatopics.kafka.strimzi.io",
+        "servicemonitors.monitoring.coreos.com",
+        "prometheusrules.monitoring.coreos.com",
+    ):
+        kube.kubectl("wait", "--for=condition=Established", f"crd/{crd}", "--timeout=60s")
+    ns = "lsg-prod-dryrun"
+    kube.kubectl("create", "namespace", ns, check=False)
+    rendered = kube.helm(
+        "template", RELEASE, CHART, "-n", ns, "-f", PRODUCTION_VALUES, "--kube-version", "1.34.4",
+        "--api-versions", "monitoring.coreos.com/v1", "--api-versions", "kafka.strimzi.io/v1beta2",
+    ).stdout  # fmt: skip
+    res = kube.run(
+        kube.bin_dir / "kubectl", "apply", "-n", ns, "--dry-run=server", "-o", "json", "-f", "-", stdin=rendered,
+        check=False,
+    )  # fmt: skip
+    assert res.returncode == 0, f"the API server refused the production values:\n{res.stderr[-4000:]}"
+    admitted = json.loads(res.stdout)
+    kinds = {item["kind"] for item in admitted.get("items", [admitted])}
+    for kind in ("KafkaTopic", "ServiceMonitor", "PrometheusRule", "HorizontalPodAutoscaler",
+                 "PodDisruptionBudget", "NetworkPolicy", "Deployment", "Ingress"):  # fmt: skip
+        assert kind in kinds, f"{kind} missing from what the API server admitted: {sorted(kinds)}"
+    kube.kubectl("delete", "namespace", ns, "--wait=false")
+
+
+def test_step5_pdb_refuses_an_eviction_and_the_hpa_says_what_it_reads(installed: Any) -> None:
+    kube = installed
+    name = f"{RELEASE}-reporting"
+    selector = f"app.kubernetes.io/name=lsg-reporting,{INSTANCE}"
+    pdb = kube.json("-n", NAMESPACE, "get", "pdb", name)
+    assert pdb["spec"].get("maxUnavailable") == 1, f"unexpected PDB spec {pdb['spec']}"
+    # Two replicas, maxUnavailable 1: the first eviction may go, the second must wait for the replacement.
+    kube.kubectl("-n", NAMESPACE, "scale", f"deployment/{name}", "--replicas=2")
+    kube.kubectl("-n", NAMESPACE, "rollout", "status", f"deployment/{name}", "--timeout=300s")
+    kube.wait(
+        "the PDB to allow one disruption",
+        lambda: kube.json("-n", NAMESPACE, "get", "pdb", name)["status"].get("disruptionsAllowed") == 1,
+    )
+    pods = [p["metadata"]["name"] for p in kube.pods(NAMESPACE, selector) if _ready(p)]
+    assert len(pods) == 2, f"expected 2 ready reporting pods, got {pods}"
+    results = []
+    for pod in pods:
+        eviction = json.dumps({
+            "apiVersion": "policy/v1", "kind": "Eviction",
+            "metadata": {"name": pod, "namespace": NAMESPACE},
+        })  # fmt: skip
+        res = kube.run(
+            kube.bin_dir / "kubectl", "create", "--raw", f"/api/v1/namespaces/{NAMESPACE}/pods/{pod}/eviction",
+            "-f", "-", stdin=eviction, check=False,
+        )  # fmt: skip
+        results.append(res)
+    assert results[0].returncode == 0, f"the first eviction was refused: {results[0].stderr}"
+    assert results[1].returncode != 0, "the second eviction was admitted although it breaks the PodDisruptionBudget"
+    assert "disruption budget" in results[1].stderr, f"refused for another reason: {results[1].stderr}"
+    kube.kubectl("-n", NAMESPACE, "scale", f"deployment/{name}", "--replicas=1")
+    kube.kubectl("-n", NAMESPACE, "rollout", "status", f"deployment/{name}", "--timeout=300s")
+
+    # HPA: turned on for reporting by an upgrade; the cluster has no metrics-server, so it must say exactly that.
+    kube.helm(
+        "upgrade", RELEASE, CHART, "-n", NAMESPACE, "--reuse-values", "--set",
+        "components.reporting.autoscaling.enabled=true", "--set", "components.reporting.autoscaling.minReplicas=1",
+        "--wait", "--timeout", "5m",
+    )  # fmt: skip
+
+    def hpa_condition() -> dict[str, Any] | None:
+        hpa = kube.json("-n", NAMESPACE, "get", "hpa", name)
+        for cond in hpa.get("status", {}).get("conditions", []):
+            if cond["type"] == "ScalingActive":
+                return dict(cond)
+        return None
+
+    cond = kube.wait("the HPA's ScalingActive condition", hpa_condition, timeout=120)
+    hpa = kube.json("-n", NAMESPACE, "get", "hpa", name)
+    if cond["status"] == "True":
+        metrics = hpa["status"].get("currentMetrics") or []
+        assert metrics, f"ScalingActive but no current metric: {hpa['status']}"
+        installed.figures["HPA"] = f"reads {metrics}"
+    else:
+        assert cond["reason"] == "FailedGetResourceMetric", f"HPA inactive for an unexpected reason: {cond}"
+        assert "metrics.k8s.io" in cond["message"] or "metrics API" in cond["message"], cond
+        installed.figures["HPA"] = f"{cond['reason']}: {cond['message'][:160]}"
+    kube.helm("rollback", RELEASE, "-n", NAMESPACE, "--wait", "--timeout", "5m")
+
+
+def test_step6_helm_test_runs_the_charts_test_pods(installed: Any) -> None:
+    res = installed.helm("test", RELEASE, "-n", NAMESPACE, "--logs", "--timeout", "5m", check=False)
+    assert res.returncode == 0, f"helm test failed:\n{res.stdout[-4000:]}\n{res.stderr[-2000:]}"
+    for c in COMPONENTS:
+        assert f"{RELEASE}-test-{c}-ready" in res.stdout, f"no test pod for {c} ran:\n{res.stdout[-2000:]}"
+    assert "Phase:          Succeeded" in res.stdout
+
+
+def test_step7_uninstall_leaves_nothing_and_cluster_down_is_clean(kube: Any, memory: Any) -> None:
+    kube.figures["cluster memory with the suite installed, MiB"] = memory()
+    kube.helm("uninstall", RELEASE, "-n", NAMESPACE, "--wait", "--timeout", "5m")
+    kinds = kube.kubectl("api-resources", "--verbs=list", "--namespaced", "-o", "name").split()
+    left = {}
+    for kind in kinds:
+        if kind in ("events", "events.events.k8s.io"):
+            continue
+        names = kube.kubectl("-n", NAMESPACE, "get", kind, "-l", INSTANCE, "-o", "name", check=False).split()
+        if names:
+            left[kind] = names
+    for kind in ("clusterroles", "clusterrolebindings", "persistentvolumes"):
+        names = kube.kubectl("get", kind, "-l", INSTANCE, "-o", "name", check=False).split()
+        if names:
+            left[kind] = names
+    assert not left, f"helm uninstall left objects of the release: {left}"
+    secrets = kube.kubectl("-n", NAMESPACE, "get", "secrets", "-o", "name").split()
+    assert not [s for s in secrets if "sh.helm.release" in s], f"release records left: {secrets}"
+    t0 = time.monotonic()
+    res = kube.cluster("down")
+    kube.figures["cluster down, s"] = round(time.monotonic() - t0, 1)
+    assert res.returncode == 0, f"cluster down failed or left something behind:\n{res.stdout}\n{res.stderr}"
