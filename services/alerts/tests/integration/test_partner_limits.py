@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -127,5 +128,5 @@ async def test_clock_skew_inside_the_window_is_accepted_outside_refused_saying_s
         error = r.json()["errors"][0]
         assert error["field"] == "X-LSG-Timestamp"
         assert error["code"] == "clock-skew"
-        assert f"is 360 s {direction} the time of receipt" in error["message"]
+        assert re.search(f"is 3(59|60|61) s {direction} the time of receipt", error["message"]), error  # int timestamps
         assert "clock" in error["message"]
