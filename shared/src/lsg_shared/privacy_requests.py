@@ -8,10 +8,11 @@ are skipped. The service's ``erase`` does the work and emits its confirmation th
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
 
 from lsg_events import EVENT_TYPES, CloudEvent
-from lsg_events.privacy import PersonErasureRequested
+from lsg_events.privacy import PersonErasureCompleted, PersonErasureRequested
 from lsg_events.topics import PRIVACY
 from lsg_shared.consumer import EventConsumer, subscribe
 from lsg_shared.db import Conn
@@ -40,3 +41,12 @@ def subscribe_erasure_requests(rt: Runtime, service: str, erase: Erase, *, descr
     )
     subscribe(rt.broker, consumer, PRIVACY, group_id=group, title=group, description=description)
     return consumer
+
+
+async def confirm(tx: Transaction, service: str, request_id: str, counts: Mapping[str, int]) -> None:
+    """Emit the service's ``person.erasure_completed`` (counts only, never who) in the erasure's transaction."""
+    await tx.emit(
+        PersonErasureCompleted(
+            request_id=request_id, service=service, completed_at=datetime.now(UTC), erased=dict(counts)
+        )
+    )

@@ -24,9 +24,12 @@ CREATE TABLE IF NOT EXISTS contact_personal (
 
 
 class PersonalDatabases(CountryDatabases):
-    """This service's table in each country's database; the pools are the shared ``CountryDatabases``."""
+    """This service's table in each country's database; the pools, ``delete`` and ``settled_ids`` are the shared
+    ``CountryDatabases``."""
 
     schema = SCHEMA
+    table = "contact_personal"
+    key_column = "contact_id"
 
     async def put(self, country: str, contact_id: uuid.UUID, sealed: bytes) -> None:
         async with self._pool(country).acquire() as conn:
@@ -45,19 +48,3 @@ class PersonalDatabases(CountryDatabases):
                 "SELECT contact_id, sealed FROM contact_personal WHERE contact_id = ANY($1::uuid[])", list(ids)
             )
         return {r["contact_id"]: bytes(r["sealed"]) for r in rows}
-
-    async def delete(self, country: str, ids: Sequence[uuid.UUID]) -> int:
-        if not ids:
-            return 0
-        async with self._pool(country).acquire() as conn:
-            status = await conn.execute("DELETE FROM contact_personal WHERE contact_id = ANY($1::uuid[])", list(ids))
-        return int(status.split()[-1])
-
-    async def settled_ids(self, country: str, older_than_s: float) -> list[uuid.UUID]:
-        """Ids of rows written more than `older_than_s` seconds ago (a registration in flight is younger)."""
-        async with self._pool(country).acquire() as conn:
-            rows = await conn.fetch(
-                "SELECT contact_id FROM contact_personal WHERE updated_at < now() - make_interval(secs => $1)",
-                older_than_s,
-            )
-        return [r["contact_id"] for r in rows]

@@ -22,8 +22,8 @@ from lsg_alerts.application.residency import Residency
 from lsg_alerts.domain.privacy import LABELS, retention_cutoff
 from lsg_events import topics
 from lsg_shared import audit
-from lsg_shared import privacy as shared_privacy
 from lsg_shared.db import Conn
+from lsg_shared.privacy_access import audit_rows, iso, labelled
 from lsg_shared.uow import Transaction
 
 log = logging.getLogger(__name__)
@@ -35,11 +35,7 @@ EVENT_TYPES = (
 
 
 def _labelled(value: Any, label: str) -> dict[str, Any]:
-    return {"label": LABELS[label], "value": value}
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
+    return labelled(LABELS, value, label)
 
 
 async def _contact(conn: Conn, box: SecretBox, residency: Residency, row: dict[str, Any]) -> dict[str, Any]:
@@ -50,7 +46,7 @@ async def _contact(conn: Conn, box: SecretBox, residency: Residency, row: dict[s
     for a in await db.attempts_of(conn, [n["notification_id"] for n in notifications]):
         attempts.setdefault(a["notification_id"], []).append(
             {
-                "at": _iso(a["at"]),
+                "at": iso(a["at"]),
                 "channel": a["channel"],
                 "attempt": a["attempt"],
                 "ok": a["ok"],
@@ -76,8 +72,8 @@ async def _contact(conn: Conn, box: SecretBox, residency: Residency, row: dict[s
             "channel_kinds": _labelled(list(row["channel_kinds"]), "channel_kinds"),
             "country": _labelled(row["country"], "country"),
             "municipality_code": _labelled(row["municipality_code"], "municipality_code"),
-            "created_at": _labelled(_iso(row["created_at"]), "created_at"),
-            "erased_at": _labelled(_iso(row["erased_at"]), "erased_at"),
+            "created_at": _labelled(iso(row["created_at"]), "created_at"),
+            "erased_at": _labelled(iso(row["erased_at"]), "erased_at"),
         },
         "rotas": _labelled(
             [
@@ -87,7 +83,7 @@ async def _contact(conn: Conn, box: SecretBox, residency: Residency, row: dict[s
                     "area_code": r["area_code"],
                     "country": r["country"],
                     "turn": r["turn"],
-                    "starts_at": _iso(r["starts_at"]),
+                    "starts_at": iso(r["starts_at"]),
                     "shift_s": r["shift_s"],
                 }
                 for r in await db.rotas_with_member(conn, cid)
@@ -96,7 +92,7 @@ async def _contact(conn: Conn, box: SecretBox, residency: Residency, row: dict[s
         ),
         "overrides": _labelled(
             [
-                {"rota_id": str(o["rota_id"]), "starts_at": _iso(o["starts_at"]), "ends_at": _iso(o["ends_at"])}
+                {"rota_id": str(o["rota_id"]), "starts_at": iso(o["starts_at"]), "ends_at": iso(o["ends_at"])}
                 for o in await db.overrides_of_contact(conn, cid)
             ],
             "overrides",
@@ -110,9 +106,9 @@ async def _contact(conn: Conn, box: SecretBox, residency: Residency, row: dict[s
                     "level": n["level"],
                     "channel": n["channel"],
                     "state": n["state"],
-                    "created_at": _iso(n["created_at"]),
-                    "sent_at": _iso(n["sent_at"]),
-                    "link_used_at": _iso(n["ack_used_at"]),
+                    "created_at": iso(n["created_at"]),
+                    "sent_at": iso(n["sent_at"]),
+                    "link_used_at": iso(n["ack_used_at"]),
                     "attempts": _labelled(attempts.get(n["notification_id"], []), "attempts"),
                 }
                 for n in notifications
@@ -121,7 +117,7 @@ async def _contact(conn: Conn, box: SecretBox, residency: Residency, row: dict[s
         ),
         "acknowledgements": _labelled(
             [
-                {"alert_id": str(a["alert_id"]), "at": _iso(a["at"]), "action": a["action"], "detail": a["detail"]}
+                {"alert_id": str(a["alert_id"]), "at": iso(a["at"]), "action": a["action"], "detail": a["detail"]}
                 for a in await db.acknowledgements_by(conn, cid)
             ],
             "acknowledgements",
@@ -149,25 +145,8 @@ async def access(
         "contacts": [await _contact(conn, box, residency, r) for r in rows],
         # Partners are organisations (an id, a lv/ru/en label, a kind), never a person: nothing there is personal.
         "partners": _labelled([], "partners"),
-        "audit": _labelled(await _audit_rows(conn, subject_key, set(tokens)), "audit"),
+        "audit": _labelled(await audit_rows(conn, subject_key, set(tokens)), "audit"),
     }
-
-
-async def _audit_rows(conn: Conn, subject_key: str | None, tokens: set[str]) -> list[dict[str, Any]]:
-    """Audit rows made by the person's login (a login token among `tokens`)."""
-    from lsg_shared.audit import store
-
-    if subject_key is None or not tokens:
-        return []
-    logins = [s for s in await store.subjects(conn) if shared_privacy.token(subject_key, "login", s) in tokens]
-    if not logins:
-        return []
-    rows = await conn.fetch(
-        f"SELECT occurred_at, action, status, client_addr, user_agent FROM {store.TABLE} "
-        "WHERE subject = ANY($1::text[]) ORDER BY id",
-        logins,
-    )
-    return [{**dict(r), "occurred_at": r["occurred_at"].isoformat()} for r in rows]
 
 
 async def retention(

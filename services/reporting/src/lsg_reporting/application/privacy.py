@@ -18,11 +18,10 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from lsg_events.privacy import PersonErasureCompleted
 from lsg_reporting.adapters import privacy as repo
 from lsg_reporting.application.period_reports import canonical
 from lsg_reporting.domain.privacy import LABELS, pseudonym, replace_in_history, retention_cutoff
-from lsg_shared import audit
+from lsg_shared import audit, privacy_requests
 from lsg_shared.db import Conn
 from lsg_shared.privacy_access import audit_rows, labelled, matching_logins
 from lsg_shared.uow import Transaction
@@ -85,11 +84,7 @@ async def erase(
     if not await repo.record_erasure(conn, request_id, requested, counts):
         counts = dict.fromkeys(counts, 0)  # this request was done before: nothing more was erased
     if confirm:
-        await tx.emit(
-            PersonErasureCompleted(
-                request_id=request_id, service=SERVICE, completed_at=datetime.now(UTC), erased=counts
-            )
-        )
+        await privacy_requests.confirm(tx, SERVICE, request_id, counts)
     log.info("privacy: erasure %s done (%s)", request_id, counts)  # counts only: never who
     return counts
 

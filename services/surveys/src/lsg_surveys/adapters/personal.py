@@ -38,9 +38,12 @@ def _row(r: asyncpg.Record) -> dict[str, Any]:
 
 
 class PersonalDatabases(CountryDatabases):
-    """This service's table in each country's database; the pools are the shared ``CountryDatabases``."""
+    """This service's table in each country's database; the pools, ``delete`` and ``settled_ids`` are the shared
+    ``CountryDatabases``."""
 
     schema = SCHEMA
+    table = "respondent_personal"
+    key_column = "response_id"
 
     async def put_many(self, country: str, rows: Sequence[tuple[uuid.UUID, Mapping[str, Any]]]) -> None:
         """Insert the responses' personal fields, or merge an edit's into the stored ones (a field the edit does
@@ -81,21 +84,3 @@ class PersonalDatabases(CountryDatabases):
                 list(ids),
             )
         return {r["response_id"]: _row(r) for r in rows}
-
-    async def delete(self, country: str, ids: Sequence[uuid.UUID]) -> int:
-        if not ids:
-            return 0
-        async with self._pool(country).acquire() as conn:
-            status = await conn.execute(
-                "DELETE FROM respondent_personal WHERE response_id = ANY($1::uuid[])", list(ids)
-            )
-        return int(status.split()[-1])
-
-    async def settled_ids(self, country: str, older_than_s: float) -> list[uuid.UUID]:
-        """Ids of rows written more than `older_than_s` seconds ago (a response in flight is younger)."""
-        async with self._pool(country).acquire() as conn:
-            rows = await conn.fetch(
-                "SELECT response_id FROM respondent_personal WHERE updated_at < now() - make_interval(secs => $1)",
-                older_than_s,
-            )
-        return [r["response_id"] for r in rows]

@@ -15,10 +15,9 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from typing import Any
 
-from lsg_events.privacy import PersonErasureCompleted
-from lsg_shared import audit
-from lsg_shared import privacy as shared_privacy
+from lsg_shared import audit, privacy_requests
 from lsg_shared.db import Conn
+from lsg_shared.privacy_access import audit_rows, iso, labelled, split_local_ids
 from lsg_shared.uow import Transaction
 from lsg_surveys.adapters import postgres as repo
 from lsg_surveys.application.residency import Residency
@@ -28,18 +27,6 @@ log = logging.getLogger(__name__)
 SERVICE = "surveys"
 TOPIC = "lsg.surveys.events.v1"
 EVENT_TYPES = ("lv.lsg.survey.response.recorded.v1", "lv.lsg.survey.response.corrected.v1")
-
-
-def _local(local_ids: Iterable[str]) -> tuple[list[str], list[uuid.UUID]]:
-    """Service-local ids: response ids (UUIDs) or pseudonymous respondent keys."""
-    keys: list[str] = []
-    ids: list[uuid.UUID] = []
-    for value in local_ids:
-        try:
-            ids.append(uuid.UUID(value))
-        except ValueError:
-            keys.append(value)
-    return keys, ids
 
 
 async def find(
@@ -53,7 +40,7 @@ async def find(
     name (with the settlement's country) makes one of `tokens`, or whose id or key is among `local_ids`. Every
     response with a matched key is the same person (other waves, edits)."""
     wanted = set(tokens) if subject_key is not None else set()
-    keys, ids = _local(local_ids)
+    ids, keys = split_local_ids(local_ids)
     if wanted:
         assert subject_key is not None
         for r in await residency.fill(await repo.living_respondents(conn)):
@@ -87,21 +74,13 @@ async def erase(
     if not await repo.record_privacy_erasure(conn, request_id, requested, counts):
         counts = dict.fromkeys(counts, 0)  # this request was done before: nothing more was erased
     if confirm:
-        await tx.emit(
-            PersonErasureCompleted(
-                request_id=request_id, service=SERVICE, completed_at=datetime.now(UTC), erased=counts
-            )
-        )
+        await privacy_requests.confirm(tx, SERVICE, request_id, counts)
     log.info("privacy: erasure %s done (%s)", request_id, counts)  # counts only: never who
     return counts
 
 
 def _labelled(value: Any, label: str) -> dict[str, Any]:
-    return {"label": LABELS[label], "value": value}
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
+    return labelled(LABELS, value, label)
 
 
 def _free_text(answers: dict[str, Any] | None, questions: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -146,9 +125,9 @@ async def access(
                     "free_text": _labelled(_free_text(r["free_text"], r["campaign_questions"]), "free_text"),
                     "source": _labelled(r["source"], "source"),
                     "submission_ids": _labelled(list(r["submission_ids"]), "submission_ids"),
-                    "submitted_at": _labelled(_iso(r["submitted_at"]), "submitted_at"),
-                    "recorded_at": _labelled(_iso(r["recorded_at"]), "recorded_at"),
-                    "corrected_at": _labelled(_iso(r["corrected_at"]), "corrected_at"),
+                    "submitted_at": _labelled(iso(r["submitted_at"]), "submitted_at"),
+                    "recorded_at": _labelled(iso(r["recorded_at"]), "recorded_at"),
+                    "corrected_at": _labelled(iso(r["corrected_at"]), "corrected_at"),
                 },
                 "events": _labelled({"topic": TOPIC, "key": r["respondent_key"], "types": list(EVENT_TYPES)}, "events"),
             }
@@ -161,25 +140,8 @@ async def access(
         # Meetings' problems and initiatives are the meeting's statements, recorded without who said them, and
         # their counts by role and gender are not names: nothing there is about one person.
         "gatherings": _labelled([], "gatherings"),
-        "audit": _labelled(await _audit_rows(conn, subject_key, wanted), "audit"),
+        "audit": _labelled(await audit_rows(conn, subject_key, wanted), "audit"),
     }
-
-
-async def _audit_rows(conn: Conn, subject_key: str | bytes | None, tokens: set[str]) -> list[dict[str, Any]]:
-    """Audit rows made by the person's login (a login token among `tokens`)."""
-    from lsg_shared.audit import store
-
-    if subject_key is None or not tokens:
-        return []
-    logins = [s for s in await store.subjects(conn) if shared_privacy.token(subject_key, "login", s) in tokens]
-    if not logins:
-        return []
-    rows = await conn.fetch(
-        f"SELECT occurred_at, action, status, client_addr, user_agent FROM {store.TABLE} "
-        "WHERE subject = ANY($1::text[]) ORDER BY id",
-        logins,
-    )
-    return [{**dict(r), "occurred_at": r["occurred_at"].isoformat()} for r in rows]
 
 
 async def retention(

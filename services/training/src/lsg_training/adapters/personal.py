@@ -30,9 +30,12 @@ COLUMNS = ("ref", "identity", "full_name", "email", "phone", "organisation")
 
 
 class PersonalDatabases(CountryDatabases):
-    """This service's table in each country's database; the pools are the shared ``CountryDatabases``."""
+    """This service's table in each country's database; the pools, ``delete`` and ``settled_ids`` are the shared
+    ``CountryDatabases``."""
 
     schema = SCHEMA
+    table = "participant_personal"
+    key_column = "id"
 
     async def put(self, country: str, participant_id: uuid.UUID, fields: Mapping[str, Any]) -> None:
         """Insert or replace the person's fields (all of ``COLUMNS``)."""
@@ -55,19 +58,3 @@ class PersonalDatabases(CountryDatabases):
         async with self._pool(country).acquire() as conn:
             rows = await conn.fetch("SELECT * FROM participant_personal WHERE id = ANY($1::uuid[])", list(ids))
         return {r["id"]: dict(r) for r in rows}
-
-    async def delete(self, country: str, ids: Sequence[uuid.UUID]) -> int:
-        if not ids:
-            return 0
-        async with self._pool(country).acquire() as conn:
-            status = await conn.execute("DELETE FROM participant_personal WHERE id = ANY($1::uuid[])", list(ids))
-        return int(status.split()[-1])
-
-    async def settled_ids(self, country: str, older_than_s: float) -> list[uuid.UUID]:
-        """Ids of rows written more than `older_than_s` seconds ago (a registration in flight is younger)."""
-        async with self._pool(country).acquire() as conn:
-            rows = await conn.fetch(
-                "SELECT id FROM participant_personal WHERE updated_at < now() - make_interval(secs => $1)",
-                older_than_s,
-            )
-        return [r["id"] for r in rows]

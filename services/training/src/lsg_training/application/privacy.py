@@ -15,9 +15,10 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from typing import Any
 
-from lsg_events.privacy import PersonErasureCompleted
-from lsg_shared import audit
+from lsg_shared import audit, privacy_requests
 from lsg_shared.db import Conn
+from lsg_shared.privacy_access import audit_rows as shared_audit_rows
+from lsg_shared.privacy_access import labelled, split_local_ids
 from lsg_shared.uow import Transaction
 from lsg_training.adapters import postgres as repo
 from lsg_training.application.residency import Residency
@@ -38,13 +39,8 @@ async def find(
     """The living participants a request means: their details make one of `tokens`, or their id or pseudonymous
     key is among `local_ids`."""
     wanted = set(tokens) if subject_key is not None else set()
-    ids: set[uuid.UUID] = set()
-    keys: set[str] = set()
-    for value in local_ids:
-        try:
-            ids.add(uuid.UUID(value))
-        except ValueError:
-            keys.add(value)
+    found_ids, found_keys = split_local_ids(local_ids)
+    ids, keys = set(found_ids), set(found_keys)
     people = await residency.fill(await repo.living_participants(conn))
     return [
         p
@@ -92,10 +88,7 @@ async def erase(
     people = await find(conn, residency, subject_key, wanted, local_ids)
     ids = [p["id"] for p in people]
     counts = {"participants": await repo.erase_participants(conn, ids)}
-    personal = 0
-    for country in {p["residence"] for p in people if p["residence"]}:
-        personal += await residency.forget(country, [p["id"] for p in people if p["residence"] == country])
-    counts["personal_records"] = personal
+    counts["personal_records"] = await residency.forget_rows(people)
     counts["trainer_names"] = 0
     counts["audit_rows"] = 0
     if subject_key is not None and wanted:
@@ -104,17 +97,13 @@ async def erase(
     if not await repo.record_erasure(conn, request_id, requested, counts):
         counts = dict.fromkeys(counts, 0)  # this request was done before: nothing more was erased
     if confirm:
-        await tx.emit(
-            PersonErasureCompleted(
-                request_id=request_id, service=SERVICE, completed_at=datetime.now(UTC), erased=counts
-            )
-        )
+        await privacy_requests.confirm(tx, SERVICE, request_id, counts)
     log.info("privacy: erasure %s done (%s)", request_id, counts)  # counts only: never who
     return counts
 
 
 def _labelled(value: Any, label: str) -> dict[str, Any]:
-    return {"label": LABELS[label], "value": value}
+    return labelled(LABELS, value, label)
 
 
 async def access(
@@ -220,7 +209,7 @@ async def access(
                 ),
             }
         )
-    audit_rows = await _audit_rows(conn, subject_key, wanted)
+    audit_rows = await shared_audit_rows(conn, subject_key, wanted)
     return {
         "service": SERVICE,
         "generated_at": datetime.now(UTC).isoformat(),
@@ -228,24 +217,6 @@ async def access(
         "participants": out,
         "audit": _labelled(audit_rows, "audit"),
     }
-
-
-async def _audit_rows(conn: Conn, subject_key: str | bytes | None, tokens: set[str]) -> list[dict[str, Any]]:
-    """Audit rows made by the person's login (a login token among `tokens`)."""
-    from lsg_shared import privacy
-    from lsg_shared.audit import store
-
-    if subject_key is None or not tokens:
-        return []
-    logins = [s for s in await store.subjects(conn) if privacy.token(subject_key, "login", s) in tokens]
-    if not logins:
-        return []
-    rows = await conn.fetch(
-        f"SELECT occurred_at, action, status, client_addr, user_agent FROM {store.TABLE} "
-        "WHERE subject = ANY($1::text[]) ORDER BY id",
-        logins,
-    )
-    return [{**dict(r), "occurred_at": r["occurred_at"].isoformat()} for r in rows]
 
 
 async def retention(
