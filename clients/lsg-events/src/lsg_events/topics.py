@@ -116,8 +116,9 @@ _STREAMS: tuple[TopicSpec, ...] = (
         retention_ms=30 * DAY_MS,
         cleanup_policy="delete",
         key="request id",
-        producers=("operators", "training"),
-        consumers=("training",),
+        # every service holding personal data reads the requests and writes its confirmation (the ACLs follow)
+        producers=("operators", "training", "surveys", "alerts", "reporting"),
+        consumers=("training", "surveys", "alerts", "reporting"),
         description=(
             "Erasure requests fanned out to every service holding personal data (subject tokens, never a name)"
             " and each service's confirmation (counts only)."
