@@ -367,6 +367,38 @@ def rss_mb(pid: int) -> float:
     return total / 2**20
 
 
+def cpu_seconds(pid: int | None, *, children: bool = True) -> float:
+    """User + system CPU seconds of a process (and its live children): 0 when it is gone (Linux /proc)."""
+    if pid is None:
+        return 0.0
+    pids = [pid]
+    if children:
+        import psutil
+
+        with contextlib.suppress(psutil.Error):
+            pids += [c.pid for c in psutil.Process(pid).children(recursive=True)]
+    total = 0.0
+    for p in pids:
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def steal_ms() -> float:
+    """Hypervisor steal of the machine so far (all cores, ms; /proc/stat): time the VM's cores were given to
+    another guest. Sampled around a figure, it says whether the machine was disturbed while it was taken."""
+    with contextlib.suppress(OSError, IndexError, ValueError), open("/proc/stat") as f:
+        return int(f.readline().split()[8]) * 1000 / os.sysconf("SC_CLK_TCK")
+    return 0.0
+
+
+async def backend_pids(conn: asyncpg.Connection, database: str) -> list[int]:
+    """The PostgreSQL backends serving `database` (but `conn`'s own)."""
+    rows = await conn.fetch("SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", database)
+    return [int(r["pid"]) for r in rows]
+
+
 def _proc_rss_kib(pid: int) -> float:
     with contextlib.suppress(OSError, ValueError):
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import json
 import re
+import resource
 import sys
 import time
 import uuid
@@ -30,14 +31,17 @@ from bench.lib import (
     RssSampler,
     ServiceProcess,
     SuiteRecords,
+    backend_pids,
     commit_at_end,
     committed_offsets,
+    cpu_seconds,
     end_offsets,
     fresh_database,
     produce,
     reset_topics,
     rss_mb,
     service_env,
+    steal_ms,
 )
 
 LOGS = BENCH_DIR / "logs"
@@ -114,6 +118,10 @@ async def measure_consumer(
         conn: asyncpg.Connection | None = None
         first: float | None = None
         done = 0
+        database = dsn.rsplit("/", 1)[1]
+        cpu0 = steal0 = 0.0
+        wall0 = time.time()
+        pg0: dict[int, float] = {}
         await svc.start()
         launched = svc.started_at
         progress = (0, launched)  # (records committed, when that count was first seen)
@@ -131,6 +139,9 @@ async def measure_consumer(
                             "SELECT extract(epoch FROM min(received_at)) FROM lsg_inbox WHERE consumer = $1", group
                         )
                         first = float(value) if value is not None else None
+                        # CPU from here on (a figure a shared machine disturbs less than the rate)
+                        cpu0, steal0, wall0 = cpu_seconds(svc.pid), steal_ms(), time.time()
+                        pg0 = {p: cpu_seconds(p, children=False) for p in await backend_pids(conn, database)}
                     if done >= target or (time_box_s and first and now - first >= time_box_s):
                         break
                     if done > progress[0]:
@@ -141,6 +152,10 @@ async def measure_consumer(
                         raise RuntimeError(f"{label}: {done} of {target} records after {timeout_s:.0f}s")
             rss_idle = rss.samples[0] if rss.samples else None
             rss_peak = rss.peak
+            cpu = cpu_seconds(svc.pid) - cpu0
+            steal = (steal_ms() - steal0) / max(time.time() - wall0, 1e-9)
+            assert conn is not None
+            pg_cpu = sum(cpu_seconds(p, children=False) - pg0.get(p, 0.0) for p in await backend_pids(conn, database))
         finally:
             await svc.stop()
             await admin.close()
@@ -161,6 +176,10 @@ async def measure_consumer(
         "startup_s": round(first - launched, 1),
         "events_per_s_with_startup": round(done / (now - launched)),
         "facts": facts,
+        # CPU per record since the first inbox row: the service's process, the database's backends
+        "cpu_us_per_record": round(cpu * 1e6 / max(done, 1), 1),
+        "postgres_cpu_us_per_record": round(pg_cpu * 1e6 / max(done, 1), 1),
+        "steal_ms_per_s": round(steal, 1),
         "rss_mb_start": round(rss_idle, 1) if rss_idle else None,
         "rss_mb_peak": rss_peak,
     }
@@ -170,19 +189,26 @@ def reporting_argv(port: int) -> list[str]:
     return [str(BIN / "lsg-reporting"), "serve", "--port", str(port)]
 
 
-async def bare_baseline(bench: Bench) -> float:
+async def bare_baseline(bench: Bench) -> tuple[float, float, float]:
+    """Records/s of a bare aiokafka consumer over the topics, its CPU µs per record, and the steal (ms/s)."""
     from bench.ceiling import aiokafka_consume
 
-    rate, _ = await aiokafka_consume(bench.bootstrap, CONSUMED_TOPICS, bench.records)
-    return rate
+    cpu0, steal0 = time.process_time(), steal_ms()
+    rate, seconds = await aiokafka_consume(bench.bootstrap, CONSUMED_TOPICS, bench.records)
+    cpu = time.process_time() - cpu0
+    return rate, round(cpu * 1e6 / max(bench.records, 1), 1), round((steal_ms() - steal0) / max(seconds, 1e-9), 1)
 
 
 # ---- scenario 2 -------------------------------------------------------------------------------------------
 async def scenario_reporting(args: argparse.Namespace, results: dict[str, Any]) -> None:
     bench: Bench = args.bench
     await ensure_prefilled(bench)
-    baseline = await bare_baseline(bench)
-    print(f"  bare aiokafka consumer, same topics, just before: {baseline:,.0f} records/s", flush=True)
+    baseline, bare_cpu, bare_steal = await bare_baseline(bench)
+    print(
+        f"  bare aiokafka consumer, same topics, just before: {baseline:,.0f} records/s, {bare_cpu} µs CPU per "
+        f"record, steal {bare_steal} ms/s",
+        flush=True,
+    )
     run = await measure_consumer(bench, "reporting", reporting_argv(PORTS["reporting"]))
     results["reporting_events_per_s"] = run["events_per_s"]
     results["reporting_distinct_events_per_s"] = run["distinct_events_per_s"]
@@ -196,12 +222,20 @@ async def scenario_reporting(args: argparse.Namespace, results: dict[str, Any]) 
         "seconds": run["seconds"],
         "startup_s": run["startup_s"],
         "events_per_s_with_startup": run["events_per_s_with_startup"],
+        "cpu_us_per_record": run["cpu_us_per_record"],
+        "postgres_cpu_us_per_record": run["postgres_cpu_us_per_record"],
+        "steal_ms_per_s": run["steal_ms_per_s"],
+        "baseline_cpu_us_per_record": bare_cpu,
+        "baseline_steal_ms_per_s": bare_steal,
     }
+    results["reporting_cpu_us_per_record"] = run["cpu_us_per_record"]
+    results["reporting_steal_ms_per_s"] = run["steal_ms_per_s"]
     results.setdefault("rss_mb_load", {})["reporting"] = run["rss_mb_peak"]
     print(
         f"  reporting: {run['events_per_s']:,} records/s ({run['distinct_events']:,} distinct events, "
         f"{run['facts']:,} facts in {run['seconds']} s); ratio {results['reporting_ratio']}; "
-        f"RSS peak {run['rss_mb_peak']} MiB",
+        f"CPU per record: service {run['cpu_us_per_record']} µs, PostgreSQL {run['postgres_cpu_us_per_record']} µs; "
+        f"steal {run['steal_ms_per_s']} ms/s; RSS peak {run['rss_mb_peak']} MiB",
         flush=True,
     )
 
@@ -337,11 +371,15 @@ async def scenario_rebuild(args: argparse.Namespace, results: dict[str, Any]) ->
         log = LOGS / "rebuild.log"
         svc = ServiceProcess("rebuild", [str(BIN / "lsg-reporting"), "rebuild"], env, log)
         started = time.perf_counter()
+        children0, steal0 = resource.getrusage(resource.RUSAGE_CHILDREN), steal_ms()
         await svc.start()
         with RssSampler(lambda: svc.pid) as rss:
             assert svc.proc is not None
             code = await svc.proc.wait()
         seconds = time.perf_counter() - started
+        children1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        rebuild_cpu = children1.ru_utime + children1.ru_stime - children0.ru_utime - children0.ru_stime
+        rebuild_steal = (steal_ms() - steal0) / seconds
         output = log.read_text(errors="replace")
         if code != 0:
             raise RuntimeError(f"rebuild failed ({code}): {output[-3000:]}")
@@ -349,12 +387,18 @@ async def scenario_rebuild(args: argparse.Namespace, results: dict[str, Any]) ->
         pool = await db.create_pool(dsn, min_size=1, max_size=2)
         try:
             publisher = FigurePublisher(catalogue_mod.load(None), source="/lsg/reporting")
-            t0 = time.perf_counter()
+            t0, steal1 = time.perf_counter(), steal_ms()
             figures = await publisher.publish_once(pool)
             figures_s = time.perf_counter() - t0
+            figures_steal = (steal_ms() - steal1) / figures_s
         finally:
             await pool.close()
+    timings = re.search(
+        r"read and decoded in ([\d.]+) s, written in ([\d.]+) s, indexed and swapped in ([\d.]+) s", output
+    )
     results["rebuild_s"] = round(seconds, 1)
+    results["rebuild_figures_s"] = round(figures_s, 1)
+    results["rebuild_all_in_s"] = round(seconds + figures_s, 1)
     results["rebuild_detail"] = {
         "records": sum(ends.values()),
         "events": int(match.group(1)) if match else None,
@@ -363,10 +407,17 @@ async def scenario_rebuild(args: argparse.Namespace, results: dict[str, Any]) ->
         "figures_s": round(figures_s, 1),
         "figures_published": figures,
         "rss_mb_peak": rss.peak,
+        # the process's CPU (start-up, migrations and the rebuild), and the hypervisor's steal meanwhile
+        "cpu_s": round(rebuild_cpu, 1),
+        "steal_ms_per_s": round(rebuild_steal, 1),
+        "figures_steal_ms_per_s": round(figures_steal, 1),
+        # inside the rebuild (from its log): reading + decoding done, writes drained, index + swap done
+        "phases_s": [float(x) for x in timings.groups()] if timings else None,
     }
     print(
         f"  rebuild: {seconds:.1f} s for {sum(ends.values()):,} records ({output.strip().splitlines()[-1]}); "
-        f"every figure then computed in {figures_s:.1f} s ({figures:,} indicator.updated)",
+        f"every figure then computed in {figures_s:.1f} s ({figures:,} indicator.updated); all in "
+        f"{seconds + figures_s:.1f} s; process CPU {rebuild_cpu:.1f} s; steal {rebuild_steal:.1f} ms/s",
         flush=True,
     )
 

@@ -26,7 +26,15 @@ from pathlib import Path
 from typing import Any
 
 from bench import ceiling, reporting, service_scenarios
-from bench.lib import CONSUMED_TOPICS, bench_broker, delete_topics, machine, recreate_topic, reset_topics
+from bench.lib import (
+    CONSUMED_TOPICS,
+    bench_broker,
+    delete_topics,
+    machine,
+    recreate_topic,
+    reset_topics,
+    steal_ms,
+)
 from bench.reporting import Bench
 from lsg_events import topics
 from lsg_shared.kafka import ensure_topics
@@ -89,7 +97,7 @@ GOAL_TEXT = {
     "reporting_events_per_s": (">=", 10_000),
     "reporting_ratio": (">=", 0.30),
     "alert_p99_ms": ("<", 100),
-    "rebuild_s": ("<", 120),
+    "rebuild_all_in_s": ("<", 60),
     "otel_overhead_pct": ("<=", 15),
 }
 
@@ -172,9 +180,19 @@ def rows(r: dict[str, Any]) -> Iterator[tuple[str, str, str, str, str]]:
         yield from row(
             s,
             "ratio to a bare aiokafka consumer on the same topics just before "
-            f"({_n(r.get('reporting_baseline_consumer_events_per_s'))} events/s)",
+            f"({_n(r.get('reporting_baseline_consumer_events_per_s'))} events/s, "
+            f"{_n(d.get('baseline_cpu_us_per_record'))} µs CPU per record)",
             "reporting_ratio",
             r.get("reporting_ratio"),
+        )
+        yield from row(
+            s,
+            "CPU per record: the service's process (PostgreSQL's backends: "
+            f"{_n(d.get('postgres_cpu_us_per_record'))} µs); steal during the run "
+            f"{_n(d.get('steal_ms_per_s'))} ms/s",
+            "reporting_cpu_us_per_record",
+            r.get("reporting_cpu_us_per_record"),
+            " µs",
         )
     if "naive_events_per_s" in r:
         s, d = "3. Naive peer", r.get("naive_detail", {})
@@ -196,17 +214,26 @@ def rows(r: dict[str, Any]) -> Iterator[tuple[str, str, str, str, str]]:
         )
         yield from row(s, "p95", "alert_p95_ms", r.get("alert_p95_ms"), " ms")
         yield from row(s, f"p99 ({_n(r.get('alert_missing'))} missing)", "alert_p99_ms", r["alert_p99_ms"], " ms")
+        yield from row(
+            s,
+            "hypervisor steal during the scenario (the goal counts only in a run under 5 %, 100 ms/s)",
+            "alert_steal_ms_per_s",
+            r.get("alert_steal_ms_per_s"),
+            " ms/s",
+        )
     if "rebuild_s" in r:
         s, d = "5. Rebuild", r.get("rebuild_detail", {})
         yield from row(
             s,
             f"`lsg-reporting rebuild`, fresh database ({_n(d.get('records'))} records, "
-            f"{_n(d.get('events'))} events, {_n(d.get('facts'))} facts); every figure computed after in "
-            f"{_n(d.get('figures_s'))} s",
+            f"{_n(d.get('events'))} events, {_n(d.get('facts'))} facts; process CPU {_n(d.get('cpu_s'))} s, "
+            f"steal {_n(d.get('steal_ms_per_s'))} ms/s)",
             "rebuild_s",
             r["rebuild_s"],
             " s",
         )
+        yield from row(s, "every figure computed once after it", "rebuild_figures_s", r.get("rebuild_figures_s"), " s")
+        yield from row(s, "all in: rebuild + figures", "rebuild_all_in_s", r.get("rebuild_all_in_s"), " s")
     if "rss_mb" in r or "rss_mb_load" in r:
         s = "6. Footprint"
         for name, mb in r.get("rss_mb", {}).items():
@@ -265,6 +292,8 @@ def write_docs(results: dict[str, Any], path: Path) -> None:
             "",
             "Scenario durations (s): "
             + ", ".join(f"{k} {v}" for k, v in results.get("scenarios_s", {}).items())
+            + "; hypervisor steal during each (ms/s, both cores): "
+            + ", ".join(f"{k} {v}" for k, v in results.get("scenarios_steal_ms_per_s", {}).items())
             + f"; load average at the end {', '.join(str(x) for x in m.get('load_average_at_end', []))}.",
             *(
                 ["", "**Failed:** " + "; ".join(f"`{k}`: {v}" for k, v in results["failed"].items())]
@@ -299,16 +328,23 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     await ensure_topics(KafkaSettings(bootstrap=args.bootstrap), topics.TOPICS)  # a new bench broker has none
     durations: dict[str, float] = {}
     failed: dict[str, str] = {}
+    steal: dict[str, float] = {}
     for name in [s for s in ORDER if s in chosen]:
         print(f"== {name}", flush=True)
-        start = loop.time()
+        start, stolen = loop.time(), steal_ms()
         try:
             await SCENARIOS[name](args, results)
         except Exception as exc:  # one failing scenario must not lose the others' figures
             failed[name] = f"{type(exc).__name__}: {exc}"[:2000]
             print(f"  FAILED: {failed[name]}", flush=True)
         durations[name] = round(loop.time() - start, 1)
+        # Hypervisor steal (ms per second of the scenario, both cores): whether the VM was disturbed meanwhile.
+        steal[name] = round((steal_ms() - stolen) / max(durations[name], 1e-9), 1)
+        print(f"  steal during {name}: {steal[name]} ms/s", flush=True)
     results["scenarios_s"] = durations
+    results["scenarios_steal_ms_per_s"] = steal
+    if "alert" in steal and "alert_p99_ms" in results:
+        results["alert_steal_ms_per_s"] = steal["alert"]
     results["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     results["total_s"] = round(loop.time() - started, 1)
     if failed:

@@ -13,6 +13,7 @@ from datetime import date, datetime
 from typing import Any
 
 import asyncpg
+import msgspec
 
 from lsg_events.geography import Place
 from lsg_reporting.domain import availability
@@ -29,7 +30,14 @@ _PERIOD_EXPR = {
     "quarter": "to_char(event_time AT TIME ZONE 'UTC', 'YYYY\"Q\"Q')",
     "month": "to_char(event_time AT TIME ZONE 'UTC', 'YYYYMM')",
 }
-_PERIOD_SQL = {kind: f"('{kind}', {expr})" for kind, expr in _PERIOD_EXPR.items()}
+# The same periods from `m`, the fact's month (date_trunc of its UTC event time): the roll-up of `cells`.
+_PERIOD_OF_MONTH = {
+    "programme": "'programme'",
+    "year": "to_char(m, 'YYYY')",
+    "quarter": "to_char(m, 'YYYY\"Q\"Q')",
+    "month": "to_char(m, 'YYYYMM')",
+}
+_PERIOD_SQL = {kind: f"('{kind}', {expr})" for kind, expr in _PERIOD_OF_MONTH.items()}
 _DIM_SQL = {
     "total": "('total', 'ALL', '')",
     "country": "('country', country, '')",
@@ -42,6 +50,18 @@ _DIM_SQL = {
     "tag": "('tag', tag, '')",
 }
 AREA_COLUMNS = ("country", "municipality", "territory", "settlement")
+# The fact columns each breakdown reads (the first step of `cells` keeps those).
+_DIM_COLUMNS = {
+    "total": (),
+    "country": ("country",),
+    "municipality": ("municipality", "country"),
+    "territory": ("territory", "municipality"),
+    "settlement": ("settlement", "territory"),
+    "role": ("role",),
+    "gender": ("gender",),
+    "wave": ("wave",),
+    "tag": ("tag",),
+}
 
 
 def _current(table: str, *, only_current: bool = True) -> str:
@@ -194,9 +214,17 @@ def area_rows(
                 break
             key = (level, unit.code)
             if key not in seen and key not in out:
-                out[key] = (level, unit.code, parent, unit.name.model_dump_json())
+                out[key] = (level, unit.code, parent, _names_json(unit.name))
             parent = unit.code
-    return list(out.values())
+    # In (level, code) order: concurrent consumers (one per topic) upsert areas in one order, so they cannot
+    # deadlock on these rows.
+    return sorted(out.values(), key=lambda r: (r[0], r[1]))
+
+
+def _names_json(name: Any) -> str:
+    """An area's names as JSON: a pydantic model's, or a fast-decoded struct's (`adapters.fast_decode`)."""
+    dump = getattr(name, "model_dump_json", None)
+    return str(dump()) if dump is not None else msgspec.json.encode(name).decode()
 
 
 async def upsert_areas(conn: Conn, rows: Sequence[tuple[str, str, str | None, str]]) -> None:
@@ -238,20 +266,33 @@ async def cells(
     if summed:
         periods = ", ".join(_PERIOD_SQL[k] for k in period_kinds)
         dim_sql = ", ".join(_DIM_SQL[d] for d in dims)
+        columns = ", ".join(dict.fromkeys(c for d in dims for c in _DIM_COLUMNS[d]))
         args: list[Any] = [[i.code for i in summed], until]
         where = ["d.val IS NOT NULL"]
+        fine_where = ["TRUE"]
         if period is not None:
             args.append(period)
             where.append(f"p.key = ${len(args)}")
         if area is not None:
             args.append(area[1])
-            where.append(f"cur.{area[0]} = ${len(args)}")
+            fine_where.append(f"cur.{area[0]} = ${len(args)}")
+        # Two steps: the facts in force summed per indicator, month and the columns the breakdowns read (a
+        # few rows per area and month), then those sums rolled up into every period x breakdown value. Rolling
+        # the facts themselves up (periods x breakdowns rows per fact) took most of a rebuild's figures.
+        # The sums are exact either way: numerators and denominators are whole counts.
         rows = await conn.fetch(
             f"""
-            WITH cur AS ({_current(table)})
+            WITH cur AS ({_current(table)}),
+            fine AS (
+                SELECT code, date_trunc('month', event_time AT TIME ZONE 'UTC') AS m
+                       {", " + columns if columns else ""},
+                       sum(num) AS num, sum(den) AS den, count(*) AS facts
+                FROM cur WHERE {" AND ".join(fine_where)}
+                GROUP BY code, m {", " + columns if columns else ""}
+            )
             SELECT code, p.kind, p.key, d.dim, d.val, coalesce(d.parent, '') AS parent,
-                   sum(num) AS num, sum(den) AS den, count(*) AS facts
-            FROM cur
+                   sum(num) AS num, sum(den) AS den, sum(facts)::bigint AS facts
+            FROM fine
             CROSS JOIN LATERAL (VALUES {periods}) AS p(kind, key)
             CROSS JOIN LATERAL (VALUES {dim_sql}) AS d(dim, val, parent)
             WHERE {" AND ".join(where)}

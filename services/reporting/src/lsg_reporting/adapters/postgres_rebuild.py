@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from lsg_reporting.adapters.postgres import FACT_TABLE
+from lsg_reporting.domain.rules import FACT_COLUMNS
 from lsg_shared.db import Conn
 
 _REBUILD_LOCK = 0x15_65_0405
@@ -58,11 +60,23 @@ async def fresh_rebuild_table(conn: Conn) -> datetime:
     return started
 
 
+async def copy_facts(conn: Conn, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Facts (as `Extractor.extend` makes them) into the rebuild table: binary COPY, its own transaction."""
+    await conn.copy_records_to_table(REBUILD_TABLE, records=rows, columns=FACT_COLUMNS)
+
+
 async def swap_in_rebuild(conn: Conn, started: datetime) -> int:
     """Index the rebuilt facts, then in one transaction (`fact` locked against writers) copy what the live
     consumer wrote since `started` that the rebuild lacks, swap the tables and mark every indicator for
     republication. Returns how many live facts were copied."""
-    await conn.execute(f"CREATE INDEX ON {REBUILD_TABLE} (code, corr_key)")
+    # One sort of every fact: in memory rather than in temporary files (the default is 64 MB), and then the
+    # statistics, which a table this new does not have until autovacuum comes round.
+    await conn.execute("SET maintenance_work_mem = '512MB'")
+    try:
+        await conn.execute(f"CREATE INDEX ON {REBUILD_TABLE} (code, corr_key)")
+    finally:
+        await conn.execute("RESET maintenance_work_mem")
+    await conn.execute(f"ANALYZE {REBUILD_TABLE}")
     async with conn.transaction():
         await conn.execute(f"LOCK TABLE {FACT_TABLE} IN EXCLUSIVE MODE")
         copied = await conn.fetchval(
