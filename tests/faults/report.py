@@ -1,9 +1,14 @@
 """Rewrite the "Last run" table of docs/reliability.md from test-output/faults/*.json (what each scenario
-recorded). ``make faults`` runs it after the scenarios; run it by hand after ``pytest -m faults``."""
+recorded). ``make faults`` runs it after the scenarios; run it by hand after ``pytest -m faults``.
+
+Generic: every JSON file in the folder is a row, named by its own ``title`` (what ``faults_harness.record``
+writes when a scenario gives one), else by ``NAMES`` (the scenarios written before titles), else by its id;
+rows are ordered by scenario number, so a new scenario file needs no change here."""
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -33,13 +38,20 @@ def _fmt(value: object) -> str:
     return str(value)
 
 
+def _order(run: dict[str, object]) -> tuple[int, str]:
+    """s2_... before s10_...: by the scenario's number, then its id."""
+    scenario = str(run["scenario"])
+    number = re.match(r"s(\d+)", scenario)
+    return (int(number.group(1)) if number else 10**6, scenario)
+
+
 def table(folder: Path) -> str:
     rows = ["| Scenario | Scale | Finished (UTC) | Seconds | Figures |", "|---|---|---|---|---|"]
-    for path in sorted(folder.glob("*.json")):
-        run = json.loads(path.read_text())
-        skip = {"scenario", "scale", "run", "finished_at", "seconds"}
+    runs = [json.loads(path.read_text()) for path in folder.glob("*.json")]
+    for run in sorted(runs, key=_order):
+        skip = {"scenario", "scale", "run", "finished_at", "seconds", "title"}
         figures = "; ".join(f"{k}: {_fmt(v)}" for k, v in run.items() if k not in skip)
-        name = NAMES.get(run["scenario"], run["scenario"])
+        name = run.get("title") or NAMES.get(run["scenario"], run["scenario"])
         rows.append(f"| {name} | {run['scale']} | {run['finished_at']} | {run.get('seconds', '')} | {figures} |")
     return "\n".join(rows)
 
