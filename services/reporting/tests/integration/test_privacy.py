@@ -7,8 +7,10 @@ configured days have passed on a moved clock."""
 
 from __future__ import annotations
 
+import io
 import json
 import logging
+import urllib.request
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -113,7 +115,7 @@ async def figures(client: Any) -> dict[str, Any]:
 
 
 async def test_logins_erased_documents_unchanged_retention(
-    private_kafka: str, database_url: str, caplog: pytest.LogCaptureFixture
+    private_kafka: str, database_url: str, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     caplog.set_level(logging.DEBUG)
     await reset_topics(private_kafka)
@@ -204,6 +206,27 @@ async def test_logins_erased_documents_unchanged_retention(
         editor_export = await ok(await client.post("/v1/privacy/access", json={"local_ids": [EDITOR]}, headers=DPO))
         assert [v["entry_id"] for v in editor_export["expenditure_recorded"]["value"]] == ["x1", "x2", "x2b"]
         assert [v["deliverable_id"] for v in editor_export["deliverables"]["value"]] == ["hb-1"]
+
+        # `lsg-admin person access --login ... --service reporting=<url>` asks this route with tokens only: the
+        # tool's request, captured and replayed on the service, finds the controller.
+        sent: list[urllib.request.Request] = []
+
+        def urlopen(request: urllib.request.Request, timeout: float) -> Any:
+            sent.append(request)
+            return io.BytesIO(b'{"service": "reporting"}')
+
+        monkeypatch.setattr(urllib.request, "urlopen", urlopen)
+        assert (
+            admin.person_access(SUBJECT_KEY, ["reporting=https://r.example/"], "priv-dpo-token", login=CONTROLLER) == 0
+        )
+        monkeypatch.undo()
+        [tool_request] = sent
+        assert tool_request.full_url == "https://r.example/v1/privacy/access"
+        assert CONTROLLER not in tool_request.data.decode()
+        replayed = await client.post(
+            "/v1/privacy/access", content=tool_request.data, headers=dict(tool_request.header_items())
+        )
+        assert (await ok(replayed))["logins"]["value"] == [CONTROLLER]
 
         # Erasure through the fan-out: one request carrying the login token only.
         request = admin.erasure_request(SUBJECT_KEY, login=CONTROLLER, request_id=unique("er"))
