@@ -133,25 +133,33 @@ async def run_on(args: argparse.Namespace) -> dict[str, Any]:
         "LSG_SMTP_PORT": str(mailpit.smtp_port),
         "LSG_NOTIFY_INTERVAL_S": str(args.interval),
         "LSG_NOTIFY_CONCURRENCY": str(args.concurrency),
+        "LSG_NOTIFY_BATCH": str(args.batch),
         "LSG_ACK_DEADLINES_S": json.dumps({"Extreme": 86400}),  # no escalation during the run: one page each
     }
-    server = subprocess.Popen(  # noqa: ASYNC220 (a fixed command line)
-        [sys.executable, "-m", "lsg_alerts", "serve", "--port", str(args.port)],
-        env=env,
-        stdout=subprocess.DEVNULL if not args.verbose else None,
-        stderr=subprocess.STDOUT if not args.verbose else None,
-        start_new_session=True,
-    )
+    servers: list[subprocess.Popen[bytes]] = []
     try:
-        await wait_ready(f"http://127.0.0.1:{args.port}")
+        # Replicas share the database, as the chart's pods do; one after the other (the first migrates).
+        for n in range(args.replicas):
+            servers.append(
+                subprocess.Popen(  # noqa: ASYNC220 (a fixed command line)
+                    [sys.executable, "-m", "lsg_alerts", "serve", "--port", str(args.port + n)],
+                    env=env,
+                    stdout=subprocess.DEVNULL if not args.verbose else None,
+                    stderr=subprocess.STDOUT if not args.verbose else None,
+                    start_new_session=True,
+                )
+            )
+            await wait_ready(f"http://127.0.0.1:{args.port + n}")
         return await measure(args, mailpit, dsn)
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
+        for server in servers:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(server.pid, signal.SIGTERM)
+        for server in servers:
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(server.pid, signal.SIGKILL)
         mailpit.stop()
         admin = await asyncpg.connect(f"{args.postgres.rstrip('/')}/postgres")
         try:
@@ -203,8 +211,8 @@ async def measure(args: argparse.Namespace, mailpit: Mailpit, dsn: str) -> dict[
     statuses: dict[str, int] = {}
     queue: asyncio.Queue[int | None] = asyncio.Queue()
 
-    async def worker() -> None:
-        reader, writer = await asyncio.open_connection("127.0.0.1", args.port)
+    async def worker(port: int) -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
         try:
             while (i := await queue.get()) is not None:
                 writer.write(prepared.pop(i)[1])
@@ -219,7 +227,8 @@ async def measure(args: argparse.Namespace, mailpit: Mailpit, dsn: str) -> dict[
         finally:
             writer.close()
 
-    workers = [asyncio.create_task(worker()) for _ in range(args.connections)]
+    # Connections spread over the replicas, the way a Kubernetes Service spreads them.
+    workers = [asyncio.create_task(worker(args.port + n % args.replicas)) for n in range(args.connections)]
     began = time.perf_counter()
     for i in range(warmup):  # same rate, not measured: pools, prepared statements, first calls
         delay = began + i / args.rate - time.perf_counter()
@@ -294,6 +303,8 @@ async def measure(args: argparse.Namespace, mailpit: Mailpit, dsn: str) -> dict[
         "all_messages_after_s": round(drained_s, 1),
         "messages_per_s": round(len(latencies) / drained_s, 1),
         "notify_concurrency": args.concurrency,
+        "notify_batch": args.batch,
+        "replicas": args.replicas,
         "load_avg_1m": [round(load_before, 2), round(load_after, 2)],
         "cpus": os.cpu_count(),
     }
@@ -304,8 +315,10 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=200)
     parser.add_argument("--duration", type=float, default=30)
     parser.add_argument("--warmup", type=float, default=2)
-    parser.add_argument("--concurrency", type=int, default=8, help="LSG_NOTIFY_CONCURRENCY of the service")
+    parser.add_argument("--concurrency", type=int, default=4, help="LSG_NOTIFY_CONCURRENCY of the service")
+    parser.add_argument("--batch", type=int, default=8, help="LSG_NOTIFY_BATCH of the service")
     parser.add_argument("--interval", type=float, default=0.05, help="LSG_NOTIFY_INTERVAL_S of the service")
+    parser.add_argument("--replicas", type=int, default=1, help="service processes on one database")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--port", type=int, default=28093)
     parser.add_argument("--bootstrap", default=None, help="a Kafka to use (default: a private broker of the run)")

@@ -84,6 +84,9 @@ class AlertsSettings(ServiceSettings):
     notify_concurrency: int = Field(
         4, gt=0, le=256, description="Messages sent at once per scan (each in its own transaction, rows locked)"
     )
+    notify_batch: int = Field(
+        4, gt=0, le=100, description="Due messages one sender claims and sends together, in one transaction"
+    )
     reply_gateway_secret: SecretStr | None = Field(
         None,
         repr=False,

@@ -62,6 +62,14 @@ def ack_key(settings: AlertsSettings) -> bytes:
     return hashlib.sha256(b"lsg-alerts-ack-link|" + first.encode()).digest()
 
 
+@dataclass(frozen=True, slots=True)
+class _Attempt:
+    person: contacts.Person | None
+    reason: str | None  # None: the channel accepted the message
+    code: str | None  # the reply code the message carried
+    at: datetime
+
+
 def _area_codes(row: asyncpg.Record) -> list[str]:
     codes = (row["settlement_code"], row["territory_code"], row["municipality_code"], row["country"])
     return [c for c in codes if c]
@@ -130,23 +138,27 @@ class Notifier:
         return f"{self.settings.public_base_url.rstrip('/')}/v1/ack/{token}"
 
     async def send_due(self, uow: UnitOfWork, at: datetime, most: int = 500) -> tuple[int, int]:
-        """Send the due notifications (at most ``most`` attempts this scan). Returns (sent, failed attempts).
+        """Send the due notifications (at most about ``most`` attempts this scan). Returns (sent, failed attempts).
 
-        ``notify_concurrency`` workers each claim ONE due row in a transaction of its own (``FOR UPDATE SKIP
-        LOCKED``), send it, record the attempt and its event, and commit: the guarantee per message is the one a
-        single sender gives (one replica, one worker sends a row; a crash before the commit sends it again, at
-        least once), while one slow relay conversation no longer holds up every other message.
+        ``notify_concurrency`` workers each claim up to ``notify_batch`` due rows in a transaction of their own
+        (``FOR UPDATE SKIP LOCKED``), send them at once, record every attempt and its event in that transaction and
+        commit. The guarantee per message is the one a single sender gives (one replica, one worker sends a row;
+        a crash before the commit sends it again: at least once), while one slow relay conversation no longer
+        holds up the others, and a transaction's cost is shared by a batch.
         """
         counts = {"sent": 0, "failed": 0}
 
         async def worker() -> None:
             while counts["sent"] + counts["failed"] < most:
                 async with uow.begin() as tx:
-                    due = await db.due_notifications(tx.conn, at, limit=1)
+                    due = await db.due_notifications(tx.conn, at, limit=self.settings.notify_batch)
                     if not due:
                         return
-                    n = due[0]
-                    if n["alert_state"] != AlertState.RAISED:
+                    live = []
+                    for n in due:
+                        if n["alert_state"] == AlertState.RAISED:
+                            live.append(n)
+                            continue
                         await db.update_notification(
                             tx.conn,
                             n["notification_id"],
@@ -156,9 +168,11 @@ class Notifier:
                             channel=n["channel"],
                             next_attempt_at=n["next_attempt_at"],
                         )
-                        continue
-                    ok = await self._send_one(tx, n, at)
-                counts["sent" if ok else "failed"] += 1
+                    # The network part at once; the records one after the other (one connection).
+                    tried = await asyncio.gather(*(self._attempt(n, at) for n in live))
+                    for n, attempt in zip(live, tried, strict=True):
+                        ok = await self._record(tx, n, attempt)
+                        counts["sent" if ok else "failed"] += 1
 
         outcomes = await asyncio.gather(
             *(worker() for _ in range(self.settings.notify_concurrency)), return_exceptions=True
@@ -168,12 +182,12 @@ class Notifier:
                 raise outcome
         return counts["sent"], counts["failed"]
 
-    async def _send_one(self, tx: Transaction, n: asyncpg.Record, at: datetime) -> bool:
+    async def _attempt(self, n: asyncpg.Record, at: datetime) -> _Attempt:
+        """One try on the notification's channel (no database work: it runs beside its batch's other tries)."""
         person = contacts.unseal(self.box, (await self.residency.fill_one(n))["sealed"])
         index = n["channel_index"]
         channel_spec = person.channels[index] if person and index < len(person.channels) else None
         adapter = self.channels.get(n["channel"]) if channel_spec else None
-        attempt = n["attempts"] + 1
         code: str | None = None
         if person is None or channel_spec is None or adapter is None:
             reason: str | None = "no_channel"
@@ -204,7 +218,13 @@ class Notifier:
                 "reply_code": code,
             }
             reason = await adapter.send(channel_spec, message.subject, message.text, n["language"], payload)
-        done_at = now()
+        return _Attempt(person, reason, code, now())
+
+    async def _record(self, tx: Transaction, n: asyncpg.Record, tried: _Attempt) -> bool:
+        """Record a try, its event, and what follows it (sent; retry, next channel, next person)."""
+        person, reason, code, done_at = tried.person, tried.reason, tried.code, tried.at
+        index = n["channel_index"]
+        attempt = n["attempts"] + 1
         await db.record_attempt(
             tx.conn, n["notification_id"], done_at, n["channel"], index, attempt, reason is None, reason
         )
