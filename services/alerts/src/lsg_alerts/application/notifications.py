@@ -97,14 +97,21 @@ class Notifier:
     async def expand_pages(self, uow: UnitOfWork, at: datetime) -> int:
         """Turn pending pages into a first notification to the first reachable person on call."""
         done = 0
+        # Who is on call for a level and area, read once per scan: a flood of alerts from one place (the usual
+        # shape of one) would otherwise repeat the same rota reads for every page, one round trip after another.
+        on_call: dict[tuple[str, tuple[str, ...]], tuple[list[UUID], dict[UUID, asyncpg.Record]]] = {}
         async with uow.begin() as tx:
             for page in await db.pending_pages(tx.conn):
                 done += 1
                 if page["state"] != AlertState.RAISED:
                     await db.set_page(tx.conn, page["page_id"], "stopped", [], 0)
                     continue
-                people = await contacts.on_call_at(tx.conn, page["level"], _area_codes(page), at)
-                rows = {r["contact_id"]: r for r in await db.contacts_by_id(tx.conn, people)} if people else {}
+                key = (page["level"], tuple(_area_codes(page)))
+                if key not in on_call:
+                    found = await contacts.on_call_at(tx.conn, page["level"], list(key[1]), at)
+                    by_id = {r["contact_id"]: r for r in await db.contacts_by_id(tx.conn, found)} if found else {}
+                    on_call[key] = (found, by_id)
+                people, rows = on_call[key]
                 reachable = [
                     p
                     for p in people
@@ -117,17 +124,14 @@ class Notifier:
                     log.warning("notify: nobody reachable on call for %s of alert %s", page["level"], page["alert_id"])
                     await db.set_page(tx.conn, page["page_id"], "unreachable", [], 0)
                     continue
-                await db.set_page(tx.conn, page["page_id"], "expanded", reachable, 0)
-                first = reachable[0]
-                await db.insert_notification(
+                await db.expand_page(
                     tx.conn,
-                    uuid.uuid4(),
                     page["page_id"],
+                    reachable,
+                    uuid.uuid4(),
                     page["alert_id"],
-                    first,
                     page["level"],
-                    0,
-                    rows[first]["channel_kinds"][0],
+                    rows[reachable[0]]["channel_kinds"][0],
                     at,
                 )
         return done

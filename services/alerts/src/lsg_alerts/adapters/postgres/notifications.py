@@ -79,6 +79,37 @@ async def insert_notification(
     )
 
 
+async def expand_page(
+    conn: Conn,
+    page_id: int,
+    candidates: Sequence[UUID],
+    notification_id: UUID,
+    alert_id: UUID,
+    level: str,
+    channel: str,
+    at: datetime,
+) -> None:
+    """A page expanded to its people on call and the first one's notification, in one round trip."""
+    await conn.execute(
+        """
+        WITH expanded AS (
+            UPDATE pages SET state = 'expanded', candidates = $2, candidate = 0 WHERE page_id = $1
+        )
+        INSERT INTO notifications (notification_id, page_id, alert_id, contact_id, level, channel_index, channel,
+                                   next_attempt_at, created_at)
+        VALUES ($3, $1, $4, $5, $6, 0, $7, $8, $8)
+        """,
+        page_id,
+        list(candidates),
+        notification_id,
+        alert_id,
+        candidates[0],
+        level,
+        channel,
+        at,
+    )
+
+
 async def due_notifications(conn: Conn, at: datetime, limit: int = 50) -> list[Row]:
     """Pending notifications whose time has come, with what a message needs, locked (one replica sends each)."""
     return list(
