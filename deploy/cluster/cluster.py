@@ -24,7 +24,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
@@ -677,7 +676,7 @@ def cleanup_iptables() -> None:
         for table, chain in chains:
             run(tool, "-w", "-t", table, "-X", chain, check=False, capture=True)
     # kube-proxy's nftables tables, if a version made them.
-    for family in ("ip", "ip6"):
+    for family in ("ip", "ip6") if shutil.which("nft") else ():
         run("nft", "delete", "table", family, "kube-proxy", check=False, capture=True)
 
 

@@ -167,7 +167,7 @@ def release(kube: Kube) -> dict[str, Any]:
     t0 = time.monotonic()
     out = kube.helm(
         "install", RELEASE, CHART, "-n", NAMESPACE, "-f", DEV_VALUES, "--wait", "--wait-for-jobs",
-        "--timeout", "10m", check=False,
+        "--timeout", os.environ.get("LSG_K8S_INSTALL_TIMEOUT", "10m"), check=False,
     )  # fmt: skip
     took = round(time.monotonic() - t0, 1)
     kube.figures["helm install to every pod Ready, s"] = took
