@@ -1,4 +1,5 @@
-"""A single-node Apache Kafka (KRaft, broker+controller) run from the jars Maven resolves.
+"""Apache Kafka (KRaft, broker+controller nodes) run from the jars Maven resolves: one node by default, or a
+``KafkaCluster`` of several on local ports (the fault suite's three-broker scenario, issue 29).
 
 The broker is started detached (own session, not a child of the caller) with a pid file in its data
 directory, so it outlives the Python process that started it; a later ``start()`` reuses it.
@@ -30,7 +31,14 @@ from lsg_local._proc import (
     terminate,
 )
 
-__all__ = ["KafkaProcess", "check_prerequisites", "kafka_version", "probe_kafka", "resolve_kafka_lib"]
+__all__ = [
+    "KafkaCluster",
+    "KafkaProcess",
+    "check_prerequisites",
+    "kafka_version",
+    "probe_kafka",
+    "resolve_kafka_lib",
+]
 
 # jars whose absence means target/lib is incomplete (prefixes of the file names)
 _REQUIRED_JARS = (
@@ -253,11 +261,15 @@ class KafkaProcess:
         format_args: Sequence[str] = (),
         ready_probe: Callable[[], bool] | None = None,
         quick_jit: bool = True,
+        voters: Mapping[int, int] | None = None,
+        cluster_id: str | None = None,
     ) -> None:
         """``extra_properties`` are added to (and override) the generated ``server.properties``;
         ``format_args`` are appended to the ``StorageTool format`` command (e.g. ``--add-scram ...``);
         ``ready_probe`` replaces the PLAINTEXT Metadata probe (for a broker with no PLAINTEXT listener);
-        ``quick_jit`` compiles with C1 only (see ``_launch``); off for a broker measured at its peak."""
+        ``quick_jit`` compiles with C1 only (see ``_launch``); off for a broker measured at its peak.
+        ``voters`` (node id -> controller port, this node's included) and ``cluster_id`` make the node one of a
+        cluster with a static controller quorum (``KafkaCluster``); without them it is a standalone node."""
         self.port = port
         self.controller_port = controller_port
         self.data_dir = Path(data_dir).resolve()
@@ -269,6 +281,8 @@ class KafkaProcess:
         self.format_args = tuple(format_args)
         self.ready_probe = ready_probe
         self.quick_jit = quick_jit
+        self.voters = dict(voters or {})
+        self.cluster_id = cluster_id
         self.pid_file = self.data_dir / "kafka.pid"
         self.config_file = self.data_dir / "server.properties"
         self.log4j_file = self.data_dir / "log4j2.properties"
@@ -315,8 +329,9 @@ class KafkaProcess:
 
     # --- start / stop ----------------------------------------------------------------------------
 
-    def start(self, timeout: float = 90) -> bool:
-        """Start the broker and wait until it serves metadata. Returns False if one was already running."""
+    def start(self, timeout: float = 90, *, wait: bool = True) -> bool:
+        """Start the broker and wait until it serves metadata (``wait=False``: return once launched; a cluster's
+        node cannot answer before a quorum of controllers runs). Returns False if one was already running."""
         deadline = time.monotonic() + timeout
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -336,8 +351,30 @@ class KafkaProcess:
             if not (self.kraft_dir / "meta.properties").is_file():
                 self._format(java, lib)
             pid = self._launch(java, lib)
-            self._wait_ready(pid, deadline)
+            if wait:
+                self._wait_ready(pid, deadline)
             return True
+
+    def wait_ready(self, timeout: float = 90) -> None:
+        """Wait until a launched node serves metadata (raises ``InfraError`` if it exits or the time runs out)."""
+        pid = self.pid()
+        if pid is None:
+            raise InfraError(f"Kafka node {self.node_id} is not running.\n--- {self.out_file}:\n{tail(self.out_file)}")
+        self._wait_ready(pid, time.monotonic() + timeout)
+
+    def kill(self) -> bool:
+        """SIGKILL (a crash: no controlled shutdown). Returns False if it was not running."""
+        import signal
+
+        pid = self.pid()
+        if pid is None:
+            return False
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 15
+        while pid_alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.pid_file.unlink(missing_ok=True)
+        return True
 
     def stop(self, timeout: float = 30) -> bool:
         """SIGTERM (controlled shutdown), SIGKILL after ``timeout`` s. Returns False if it was not running."""
@@ -400,6 +437,25 @@ class KafkaProcess:
             "num.io.threads": "4",
             "num.recovery.threads.per.data.dir": "2",
         }
+        if self.voters:  # one node of a cluster: a static quorum, and replication as production runs it
+            replicas = str(min(3, len(self.voters)))
+            min_isr = str(max(1, int(replicas) - 1))
+            props.pop("controller.quorum.bootstrap.servers")
+            props.update(
+                {
+                    "controller.quorum.voters": ",".join(
+                        f"{node}@127.0.0.1:{port}" for node, port in sorted(self.voters.items())
+                    ),
+                    "default.replication.factor": replicas,
+                    "min.insync.replicas": min_isr,
+                    "unclean.leader.election.enable": "false",
+                    "offsets.topic.replication.factor": replicas,
+                    "transaction.state.log.replication.factor": replicas,
+                    "transaction.state.log.min.isr": min_isr,
+                    "share.coordinator.state.topic.replication.factor": replicas,
+                    "share.coordinator.state.topic.min.isr": min_isr,
+                }
+            )
         props.update(self.extra_properties)
         text = "# Written by lsg_local.kafka on every start; edits are overwritten.\n"
         text += "".join(f"{k}={v}\n" for k, v in props.items())
@@ -416,9 +472,9 @@ class KafkaProcess:
             f"{lib}/*",
             _STORAGE_TOOL,
             "format",
-            "--standalone",
+            *([] if self.voters else ["--standalone"]),  # a static quorum's nodes are formatted without it
             "--cluster-id",
-            _cluster_id(),
+            self.cluster_id or _cluster_id(),
             "--config",
             str(self.config_file),
             "--ignore-formatted",
@@ -485,3 +541,64 @@ class KafkaProcess:
                     f"{tail(self.server_log)}"
                 )
             time.sleep(0.2)
+
+
+class KafkaCluster:
+    """``size`` KRaft nodes (each broker and controller, a static quorum of all of them) on local ports, one
+    folder each under ``base``: replication factor min(3, size), ``min.insync.replicas`` one less, unclean
+    leader election off. ``start()`` launches every node, then waits for each (a node serves metadata only
+    once a quorum of controllers runs); ``nodes[i].kill()``/``.stop()``/``.start()`` fail and return one."""
+
+    def __init__(self, base: Path, ports: Sequence[int], controller_ports: Sequence[int], heap: str = "384m") -> None:
+        if len(ports) != len(controller_ports) or not ports:
+            raise ValueError("one port and one controller port per node")
+        voters = {i + 1: cp for i, cp in enumerate(controller_ports)}
+        cluster_id = _cluster_id()
+        base = Path(base)
+        self.nodes = [
+            KafkaProcess(
+                port,
+                cport,
+                base / f"node{i + 1}" / "data",
+                base / f"node{i + 1}" / "logs",
+                heap=heap,
+                node_id=i + 1,
+                voters=voters,
+                cluster_id=cluster_id,
+            )
+            for i, (port, cport) in enumerate(zip(ports, controller_ports, strict=True))
+        ]
+
+    @property
+    def bootstrap(self) -> str:
+        return ",".join(n.bootstrap for n in self.nodes)
+
+    def node(self, node_id: int) -> KafkaProcess:
+        return self.nodes[node_id - 1]
+
+    def start(self, timeout: float = 180) -> None:
+        for node in self.nodes:
+            node.start(timeout, wait=False)
+        for node in self.nodes:
+            node.wait_ready(timeout)
+
+    def stop(self, timeout: float = 30) -> None:
+        for node in self.nodes:
+            node.stop(timeout)
+
+    def active_controller(self) -> int | None:
+        """The node id the controller quorum's latest state names as leader (read from the nodes' own
+        ``quorum-state`` files: the active controller, which Metadata does not report under KRaft)."""
+        import json
+
+        best: tuple[int, int] | None = None  # (epoch, leader)
+        for node in self.nodes:
+            state = node.kraft_dir / "__cluster_metadata-0" / "quorum-state"
+            try:
+                data = json.loads(state.read_text())
+            except (OSError, ValueError):
+                continue
+            leader, epoch = data.get("leaderId", -1), data.get("leaderEpoch", -1)
+            if leader is not None and leader > 0 and (best is None or epoch > best[0]):
+                best = (epoch, leader)
+        return best[1] if best else None
