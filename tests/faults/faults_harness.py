@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import pytest
 
 from lsg_events import CloudEvent, topics
 from lsg_local.testing import (
@@ -87,6 +88,14 @@ SCALES = {
     "full": Scale("full", respondents=(1500, 1500, 1500, 240), kills=20, outage_s=30, term_stops=3),
 }
 SCALE = SCALES[os.environ.get("LSG_FAULTS_SCALE", "short").strip() or "short"]
+# The scenarios of issue 29 (SIGKILL of every service, alerts cut off, replicas, clocks, three brokers) add about
+# ten minutes: they run under `make faults` (full scale) or with LSG_FAULTS_EXTENDED=1, not inside `make test`,
+# whose CI budget is tight. The product properties they stress have fast tests of their own in `make test`
+# (services/alerts/tests/integration/test_partner_limits.py: the shared limit, 503, the clock-skew reason).
+EXTENDED = SCALE.name == "full" or os.environ.get("LSG_FAULTS_EXTENDED", "") not in ("", "0")
+extended = pytest.mark.skipif(
+    not EXTENDED, reason="issue 29's scenarios run under make faults (full scale) or with LSG_FAULTS_EXTENDED=1"
+)
 
 
 def programme(scenario: str, seed: int) -> Programme:

@@ -36,13 +36,13 @@ from alerts_faults import (
     start_alerts,
     stored_alerts,
 )
-from faults_harness import SCALE, record
+from faults_harness import SCALE, extended, record
 from proxy import TcpProxy
 
 from lsg_events import topics
 from lsg_local.testing import PrivateInfra, collect
 
-pytestmark = [pytest.mark.faults, pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow]
+pytestmark = [pytest.mark.faults, pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow, extended]
 DEADLINE_S = 3.0  # Extreme alerts escalate after this (and then again every DEADLINE_S: the ladder's top repeats)
 SUPERVISION_S = 0.5
 TOLERANCE_S = 3.0  # scheduling on a loaded 2-core machine, on top of one supervision interval

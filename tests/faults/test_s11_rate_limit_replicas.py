@@ -20,14 +20,14 @@ from pathlib import Path
 import httpx
 import pytest
 from alerts_faults import Partner, once_each, raised_by, start_alerts
-from faults_harness import SCALE, record
+from faults_harness import SCALE, extended, record
 
 from lsg_events import topics
 from lsg_events.partner import signed_headers
 from lsg_local.testing import PrivateInfra, RawHttp, collect, unique
 from lsg_testkit.alerts import cap_json
 
-pytestmark = [pytest.mark.faults, pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow]
+pytestmark = [pytest.mark.faults, pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow, extended]
 # (rate per s, burst, seconds): short 25/s for 8 s; full 50/s, burst 200, for 30 s (the defaults' rate)
 LIMITS = {"short": (25.0, 50, 8.0), "full": (50.0, 200, 30.0)}
 RATE, BURST, SECONDS = LIMITS[SCALE.name]

@@ -28,14 +28,14 @@ import asyncpg
 import httpx
 import pytest
 from alerts_faults import ESCALATED, Partner, escalation_steps, raised_by, start_alerts
-from faults_harness import record
+from faults_harness import extended, record
 
 from lsg_events import topics
 from lsg_events.partner import signed_headers
 from lsg_local.testing import PrivateInfra, collect
 from lsg_testkit.alerts import cap_json
 
-pytestmark = [pytest.mark.faults, pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow]
+pytestmark = [pytest.mark.faults, pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow, extended]
 DEADLINE_S = 5.0
 SUPERVISION_S = 0.5
 SKEW_S = 360  # the service's clock moved 6 minutes

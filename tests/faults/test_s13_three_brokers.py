@@ -15,14 +15,13 @@ broker returns; then everything goes out: every acknowledged write has exactly o
 relay's redelivered copies of an event are counted, never a second event for one write) and one stored row,
 and every outbox drains; no service was restarted.
 
-Three more JVMs on a 2-core machine: it runs under ``make faults`` (full scale) or with LSG_FAULTS_CLUSTER=1, not
-inside ``make test``.
+Three more JVMs on a 2-core machine: like every scenario of issue 29 it runs under ``make faults`` (full scale)
+or with LSG_FAULTS_EXTENDED=1, not inside ``make test``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import tempfile
 import time
@@ -33,7 +32,7 @@ import asyncpg
 import pytest
 from aiokafka import AIOKafkaClient
 from aiokafka.structs import TopicPartition
-from faults_harness import SCALE, record, start_service
+from faults_harness import SCALE, extended, record, start_service
 from test_s2_rolling_restart import LOADS, WRITERS, Writes
 
 from lsg_events import topics
@@ -45,10 +44,7 @@ pytestmark = [
     pytest.mark.kafka,
     pytest.mark.postgres,
     pytest.mark.slow,
-    pytest.mark.skipif(
-        SCALE.name != "full" and not os.environ.get("LSG_FAULTS_CLUSTER"),
-        reason="three more brokers: make faults (LSG_FAULTS_SCALE=full) or LSG_FAULTS_CLUSTER=1",
-    ),
+    extended,
 ]
 SERVICES = ("surveys", "training", "alerts")
 LEADER_KILLS = {"short": 2, "full": 6}[SCALE.name]

@@ -31,6 +31,7 @@ from faults_harness import (
     EDITOR,
     SCALE,
     assert_year_with_deliverables,
+    extended,
     fresh_topics,
     produce,
     programme,
@@ -398,6 +399,7 @@ async def test_sigterm_under_http_load_every_service(private: PrivateInfra, tmp_
     )
 
 
+@extended
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize("name", ["surveys", "training", "alerts"])
 async def test_sigkill_under_http_load_every_service(private: PrivateInfra, tmp_path: Path, name: str) -> None:
