@@ -271,6 +271,23 @@ async def committed_offsets(
         await consumer.stop()
 
 
+async def dump_database(dsn: str) -> str:
+    """Every row of every table of a database's public schema, as text: what a privacy test searches for a person
+    it has erased (``table: (row as PostgreSQL prints it)``, one line a row)."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        tables = [
+            r["tablename"] for r in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        ]
+        parts = []
+        for table in tables:
+            rows = await conn.fetch(f'SELECT t::text AS row FROM "{table}" t')
+            parts.extend(f"{table}: {r['row']}" for r in rows)
+        return "\n".join(parts)
+    finally:
+        await conn.close()
+
+
 @contextlib.asynccontextmanager
 async def running_app(app: Any) -> AsyncIterator[Any]:
     """Run a service's ASGI app in-process (lifespan included) and yield an httpx client bound to it."""

@@ -29,7 +29,7 @@ from lsg_events.partner import signed_headers
 from lsg_events.privacy import PersonErasureRequested
 from lsg_local import testing
 from lsg_local.mailpit import Mailpit
-from lsg_local.testing import collect, running_app, unique, wait_ready
+from lsg_local.testing import collect, dump_database, running_app, unique, wait_ready
 from lsg_shared import admin, privacy
 from lsg_shared.kafka import ensure_topics
 from lsg_testkit.alerts import cap_json, settlement_place
@@ -62,22 +62,6 @@ async def country_databases(infra: testing.Infra) -> AsyncIterator[dict[str, str
     finally:
         for dsn in (main, lv, ru):
             await testing.drop_database(infra.admin_dsn, dsn)
-
-
-async def dump(dsn: str) -> str:
-    """Every row of every table of a database, as text."""
-    conn = await asyncpg.connect(dsn)
-    try:
-        tables = [
-            r["tablename"] for r in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
-        ]
-        parts = []
-        for table in tables:
-            rows = await conn.fetch(f'SELECT t::text AS row FROM "{table}" t')
-            parts.extend(f"{table}: {r['row']}" for r in rows)
-        return "\n".join(parts)
-    finally:
-        await conn.close()
 
 
 async def mail_to(mailpit: Mailpit, address: str, timeout: float = 40) -> dict[str, Any]:
@@ -327,7 +311,9 @@ async def test_residency_access_erasure_and_retention(
         assert gone["fields"]["erased_at"]["value"]
 
         # Unrecoverable: no table of the three databases, no record of the topics, no log line names them.
-        everything = "\n".join([await dump(database_url), *[await dump(country_databases[c]) for c in ("LV", "RU")]])
+        everything = "\n".join(
+            [await dump_database(database_url), *[await dump_database(country_databases[c]) for c in ("LV", "RU")]]
+        )
         records = "\n".join((r.value or b"").decode("utf-8", "replace") for r in ev.records)
         logs = caplog.text
         for marker in [*markers[:4], "29551122", "9213332211"]:
@@ -345,10 +331,10 @@ async def test_residency_access_erasure_and_retention(
         counts = await retention(app, settings, registered + timedelta(days=31))
         assert counts["contacts"] >= 1
         assert (await client.get(f"/v1/contacts/{liga_id}", headers=h.AUTH_ADMIN)).json()["name"] is None
-        lv_now = await dump(country_databases["LV"])
+        lv_now = await dump_database(country_databases["LV"])
         assert liga_id not in lv_now
         # Contacts on a rota are kept however old (Oleg and Jānis were erased; a fresh rota member stays).
-        everything = await dump(database_url) + lv_now
+        everything = await dump_database(database_url) + lv_now
         for marker in (liga["name"], liga["email"], "29667788"):
             assert marker not in everything
         assert figures() == before

@@ -20,7 +20,7 @@ from reporting_testkit import reset_topics
 
 from lsg_events import topics
 from lsg_events.privacy import PersonErasureCompleted
-from lsg_local.testing import collect, running_app, unique, wait_ready
+from lsg_local.testing import collect, dump_database, running_app, unique, wait_ready
 from lsg_reporting.application.period_reports import canonical
 from lsg_reporting.entrypoints.app import create_app, run_retention
 from lsg_reporting.settings import ReportingSettings
@@ -64,21 +64,13 @@ def entry(entry_id: str, partner: str, spent_on: str, amount: str) -> dict[str, 
 
 
 async def dump(dsn: str) -> str:
-    """Every row of every table of a database, as text (bytea as PostgreSQL's hex, so also decoded here)."""
+    """Every row of every table (bytea as PostgreSQL's hex), and the frozen JSON snapshots decoded."""
     conn = await asyncpg.connect(dsn)
     try:
-        tables = [
-            r["tablename"] for r in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
-        ]
-        parts = []
-        for table in tables:
-            rows = await conn.fetch(f'SELECT t::text AS row FROM "{table}" t')
-            parts.extend(f"{table}: {r['row']}" for r in rows)
-        for r in await conn.fetch("SELECT snapshot_json FROM period_report WHERE snapshot_json IS NOT NULL"):
-            parts.append(bytes(r["snapshot_json"]).decode())
-        return "\n".join(parts)
+        rows = await conn.fetch("SELECT snapshot_json FROM period_report WHERE snapshot_json IS NOT NULL")
     finally:
         await conn.close()
+    return "\n".join([await dump_database(dsn), *(bytes(r["snapshot_json"]).decode() for r in rows)])
 
 
 async def ok(response: Any, status: int = 200) -> Any:
@@ -242,7 +234,9 @@ async def test_logins_erased_documents_unchanged_retention(
             message="reporting's confirmation",
         )
         [done] = [
-            e.data for e in events.events(PersonErasureCompleted.event_type) if e.data.request_id == request.request_id
+            e.data
+            for e in events.events(PersonErasureCompleted.event_type)
+            if e.data.request_id == request.request_id and e.data.service == "reporting"
         ]
         assert done.erased["budget_versions"] == 1
         assert done.erased["expenditure_verified"] == 2

@@ -16,7 +16,7 @@ from surveys_support import ADMIN, EDITOR, SETTLEMENTS, VIEWER, auth, loc, respo
 from lsg_events import topics
 from lsg_events.privacy import PersonErasureCompleted
 from lsg_local import testing
-from lsg_local.testing import collect, running_app, unique, wait_ready
+from lsg_local.testing import collect, dump_database, running_app, unique, wait_ready
 from lsg_shared import admin, privacy
 from lsg_shared.settings import KafkaSettings
 from lsg_surveys.entrypoints.app import create_app, run_retention
@@ -71,22 +71,6 @@ async def country_databases(infra: testing.Infra) -> AsyncIterator[dict[str, str
     finally:
         await testing.drop_database(infra.admin_dsn, lv)
         await testing.drop_database(infra.admin_dsn, ru)
-
-
-async def dump(dsn: str) -> str:
-    """Every row of every table of a database, as text."""
-    conn = await asyncpg.connect(dsn)
-    try:
-        tables = [
-            r["tablename"] for r in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
-        ]
-        parts = []
-        for table in tables:
-            rows = await conn.fetch(f'SELECT t::text AS row FROM "{table}" t')
-            parts.extend(f"{table}: {r['row']}" for r in rows)
-        return "\n".join(parts)
-    finally:
-        await conn.close()
 
 
 def answer(i: int, who: dict[str, str], comment: str, settlement: dict[str, Any], **extra: Any) -> dict[str, Any]:
@@ -154,9 +138,9 @@ async def test_residency_access_erasure_and_retention(
 
         # Residency: personal fields in the respondent's country, pseudonymous facts in the main database.
         main, lv, ru = (
-            await dump(database_url),
-            await dump(country_databases["LV"]),
-            await dump(country_databases["RU"]),
+            await dump_database(database_url),
+            await dump_database(country_databases["LV"]),
+            await dump_database(country_databases["RU"]),
         )
         for marker in (*MARKERS, PETERIS["name"], LIGA["name"]):
             assert marker not in main, marker
@@ -180,7 +164,7 @@ async def test_residency_access_erasure_and_retention(
         r = await client.post("/v1/erasure-requests", json={"phone": PETERIS["phone"]}, headers=auth(ADMIN))
         assert r.status_code == 200, r.text
         assert r.json() == {"erased_responses": 1}
-        assert PETERIS["name"] not in await dump(country_databases["LV"])
+        assert PETERIS["name"] not in await dump_database(country_databases["LV"])
 
         for cid in (cid_lv, cid_ru):
             assert (await client.post(f"/v1/campaigns/{cid}/close", headers=auth(ADMIN))).status_code == 200
@@ -254,7 +238,11 @@ async def test_residency_access_erasure_and_retention(
         assert [(await client.get(f"/v1/campaigns/{c}/results")).json() for c in (cid_lv, cid_ru)] == results_before
         # Unrecoverable: no table (main and both countries), event or log line holds any of it; the key is cut.
         everything = "\n".join(
-            [await dump(database_url), await dump(country_databases["LV"]), await dump(country_databases["RU"])]
+            [
+                await dump_database(database_url),
+                await dump_database(country_databases["LV"]),
+                await dump_database(country_databases["RU"]),
+            ]
         )
         published = b"\n".join(r.value or b"" for r in events.records).decode()
         logged = "\n".join(r.getMessage() for r in caplog.records)
@@ -299,13 +287,13 @@ async def test_residency_access_erasure_and_retention(
         counts = await run_retention(rt, config, today=closed + timedelta(days=30))
         assert counts["responses"] == 0
         assert counts["orphaned_personal_records"] == 1
-        lv_now = await dump(country_databases["LV"])
+        lv_now = await dump_database(country_databases["LV"])
         assert LIGA["name"] in lv_now
         assert "Orphan Bārenis" not in lv_now
         counts = await run_retention(rt, config, today=closed + timedelta(days=31))
         assert counts["responses"] == 1
         assert counts["personal_records"] == 1
-        everything = await dump(country_databases["LV"]) + await dump(database_url)
+        everything = await dump_database(country_databases["LV"]) + await dump_database(database_url)
         assert LIGA["name"] not in everything
         assert COMMENTS["liga"] not in everything
         assert (await run_retention(rt, config, today=closed + timedelta(days=32)))["responses"] == 0
@@ -324,7 +312,7 @@ async def test_privacy_routes_without_residency(client: Any, module_db: str) -> 
     r = await client.post(f"/v1/campaigns/{cid}/responses", json=body, headers=auth(EDITOR))
     assert r.status_code == 201, r.text
     rid = r.json()["response_id"]
-    assert JANIS["name"] in await dump(module_db)  # where it always was
+    assert JANIS["name"] in await dump_database(module_db)  # where it always was
     ask = {"local_ids": [rid]}
     assert (await client.post("/v1/privacy/erasure-requests", json=ask, headers=auth(EDITOR))).status_code == 403
     assert (await client.post("/v1/privacy/access", json=ask, headers=auth(VIEWER))).status_code == 403
@@ -347,7 +335,7 @@ async def test_privacy_routes_without_residency(client: Any, module_db: str) -> 
         "/v1/privacy/erasure-requests", json={**ask, "request_id": request_id}, headers=auth(ADMIN)
     )
     assert again.json()["erased"]["responses"] == 0
-    text = await dump(module_db)
+    text = await dump_database(module_db)
     for marker in MARKERS[:5]:
         assert marker not in text, marker
     kept = (await client.get(f"/v1/campaigns/{cid}/responses/{rid}", headers=auth(EDITOR))).json()
