@@ -126,3 +126,15 @@ def test_per_country_urls_and_contact_retention_reach_alerts(render: Any) -> Non
 def test_without_the_settings_alerts_is_unchanged(render: Any) -> None:
     env = _env(render(), "Deployment", "lsg-alerts")
     assert not [n for n in env if "PERSONAL_DATABASE_URL" in n or "CONTACT_RETENTION" in n]
+
+
+def test_identity_retention_reaches_reporting_only(render: Any) -> None:
+    objs = render(sets=["privacy.reportingIdentityRetentionDays=1825", "privacy.subjectKey.existingSecret=lsg-privacy"])
+    env = _env(objs, "Deployment", "lsg-reporting")
+    assert env["LSG_REPORTING_IDENTITY_RETENTION_DAYS"]["value"] == "1825"
+    assert env["LSG_PRIVACY_SUBJECT_KEY"]["valueFrom"]["secretKeyRef"]["name"] == "lsg-privacy"
+    for other in ("lsg-training", "lsg-surveys", "lsg-alerts"):
+        assert "LSG_REPORTING_IDENTITY_RETENTION_DAYS" not in _env(objs, "Deployment", other)
+    assert "LSG_REPORTING_IDENTITY_RETENTION_DAYS" not in _env(render(), "Deployment", "lsg-reporting")
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.Draft7Validator(SCHEMA).validate({"privacy": {"reportingIdentityRetentionDays": -1}})

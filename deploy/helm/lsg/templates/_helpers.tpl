@@ -154,6 +154,10 @@ Args: dict root, c.
 - name: LSG_ALERTS_CONTACT_RETENTION_DAYS
   value: {{ .alertsContactRetentionDays | quote }}
 {{- end }}
+{{- if and (eq $c.name "reporting") .reportingIdentityRetentionDays }}
+- name: LSG_REPORTING_IDENTITY_RETENTION_DAYS
+  value: {{ .reportingIdentityRetentionDays | quote }}
+{{- end }}
 {{- end }}
 {{- if $root.Values.audit.trustedProxies }}
 - name: LSG_TRUSTED_PROXIES
