@@ -34,10 +34,12 @@ async def pending_pages(conn: Conn, limit: int = 100) -> list[Row]:
     return list(
         await conn.fetch(
             """
+            WITH pending AS (
+                SELECT page_id FROM pages WHERE state = 'pending' ORDER BY page_id LIMIT $1 FOR UPDATE SKIP LOCKED
+            )
             SELECT p.page_id, p.alert_id, p.level, p.drill, a.state, a.country, a.municipality_code,
                    a.territory_code, a.settlement_code
-            FROM pages p JOIN alerts a USING (alert_id)
-            WHERE p.state = 'pending' ORDER BY p.page_id LIMIT $1 FOR UPDATE OF p SKIP LOCKED
+            FROM pending JOIN pages p USING (page_id) JOIN alerts a USING (alert_id) ORDER BY p.page_id
             """,
             limit,
         )
@@ -115,13 +117,17 @@ async def due_notifications(conn: Conn, at: datetime, limit: int = 50) -> list[R
     return list(
         await conn.fetch(
             """
+            WITH due AS (  -- the rows first, on the partial index alone: a backlog does not slow each claim
+                SELECT notification_id FROM notifications
+                WHERE state = 'pending' AND next_attempt_at <= $1
+                ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED
+            )
             SELECT n.*, p.candidates, p.candidate, c.sealed, c.residence, c.erased_at, c.language, c.channel_kinds,
                    a.state AS alert_state, a.drill, a.severity, a.headline, a.event, a.area_desc, a.received_at,
                    a.place
-            FROM notifications n
+            FROM due JOIN notifications n USING (notification_id)
             JOIN pages p USING (page_id) JOIN contacts c USING (contact_id) JOIN alerts a ON a.alert_id = n.alert_id
-            WHERE n.state = 'pending' AND n.next_attempt_at <= $1
-            ORDER BY n.next_attempt_at LIMIT $2 FOR UPDATE OF n SKIP LOCKED
+            ORDER BY n.next_attempt_at
             """,
             at,
             limit,
