@@ -213,7 +213,11 @@ def rows(r: dict[str, Any]) -> Iterator[tuple[str, str, str, str, str]]:
             s, f"p50, HTTP accept → `alert.raised` consumed ({where})", "alert_p50_ms", r["alert_p50_ms"], " ms"
         )
         yield from row(s, "p95", "alert_p95_ms", r.get("alert_p95_ms"), " ms")
-        yield from row(s, f"p99 ({_n(r.get('alert_missing'))} missing)", "alert_p99_ms", r["alert_p99_ms"], " ms")
+        p99 = list(row(s, f"p99 ({_n(r.get('alert_missing'))} missing)", "alert_p99_ms", r["alert_p99_ms"], " ms"))
+        steal = r.get("alert_steal_ms_per_s")
+        if steal is not None and steal >= 100:  # the goal holds in a run whose steal is under 5 % of the cores
+            p99 = [(*p99[0][:4], "not judged: steal ≥ 5 %")]
+        yield from p99
         yield from row(
             s,
             "hypervisor steal during the scenario (the goal counts only in a run under 5 %, 100 ms/s)",
@@ -279,9 +283,7 @@ def write_docs(results: dict[str, Any], path: Path) -> None:
             f"asyncpg {m['asyncpg']}, confluent-kafka {m['confluent_kafka']}, "
             f"OpenTelemetry SDK {m['opentelemetry_sdk']}.",
             "",
-            f"Command: `{results['command']}` ({results['events']:,} events; total {results['total_s']} s).".replace(
-                ",", " "
-            ),
+            f"Command: `{results['command']}` ({_n(results['events'])} events; total {results['total_s']} s).",
             "",
             table(results),
             "",
