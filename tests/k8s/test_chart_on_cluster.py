@@ -363,7 +363,7 @@ def test_step6_helm_test_runs_the_charts_test_pods(installed: Any) -> None:
 
 
 def test_step7_uninstall_leaves_nothing_and_cluster_down_is_clean(kube: Any, memory: Any) -> None:
-    kube.figures["cluster memory with the suite installed, MiB"] = memory()
+    kube.figures["cluster memory with the suite installed, MiB"] = json.dumps(memory())
     kube.helm("uninstall", RELEASE, "-n", NAMESPACE, "--wait", "--timeout", "5m")
     kinds = kube.kubectl("api-resources", "--verbs=list", "--namespaced", "-o", "name").split()
     # helm uninstall --wait returns when the Deployments are gone; their pods take their grace period to stop.
