@@ -111,6 +111,6 @@ cluster-down:
 	$(BIN)/python deploy/cluster/cluster.py down
 
 # The chart on that cluster (tests/k8s): brings the cluster up, proves the seven steps of issue 22 and takes it down.
-test-k8s: install images
+test-k8s: install images cluster-binaries
 	bash deploy/helm/install-helm.sh
 	LSG_K8S_TESTS=1 $(BIN)/pytest tests/k8s -m k8s -p no:cacheprovider -q --durations=0 $(PYTEST_ARGS)

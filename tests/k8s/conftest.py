@@ -148,6 +148,11 @@ def kube() -> Iterator[Kube]:
         if "CoreDNS ready in" in line or "imported" in line:
             k.figures[line.split("]")[-1].strip()[:60]] = ""
     yield k
+    # Step 7 takes the cluster down and checks it; when an earlier failure kept it from running, the cluster must
+    # not outlive the session either (CI ends with nothing of ours running). LSG_K8S_KEEP=1 keeps it to look at.
+    if Path("/run/lsg-cluster/kube-apiserver.pid").exists() and os.environ.get("LSG_K8S_KEEP") != "1":
+        down = cluster_py("down")
+        print(f"\ncluster down after the session: {down.stdout.strip()} {down.stderr.strip()[-2000:]}")
     print("\nfigures of this run:")
     for key, value in k.figures.items():
         print(f"  {key}: {value}")
