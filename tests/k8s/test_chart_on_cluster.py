@@ -386,3 +386,14 @@ def test_step7_uninstall_leaves_nothing_and_cluster_down_is_clean(kube: Any, mem
     res = kube.cluster("down")
     kube.figures["cluster down, s"] = round(time.monotonic() - t0, 1)
     assert res.returncode == 0, f"cluster down failed or left something behind:\n{res.stdout}\n{res.stderr}"
+    # The script checks itself; look again from outside it.
+    procs = subprocess.run(["pgrep", "-af", str(kube.bin_dir)], capture_output=True, text=True).stdout.strip()
+    assert not procs, f"cluster processes still running: {procs}"
+    shims = subprocess.run(["pgrep", "-af", "/run/lsg-cluster"], capture_output=True, text=True).stdout.strip()
+    assert not shims, f"containerd or shims still running: {shims}"
+    mounts = [ln for ln in Path("/proc/self/mountinfo").read_text().splitlines() if "lsg-cluster" in ln]
+    assert not mounts, f"mounts left: {mounts}"
+    links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
+    assert "lsgk8s0" not in links, f"the cluster bridge or its veths are left: {links}"
+    chains = subprocess.run(["iptables-save"], capture_output=True, text=True).stdout
+    assert ":KUBE-" not in chains, "KUBE-* iptables chains are left"
