@@ -91,7 +91,7 @@ class AlertsSettings(ServiceSettings):
         None,
         repr=False,
         description="The shared secret an SMS or e-mail gateway signs inbound replies with (POST /v1/replies, "
-        "the partner door's HMAC scheme); unset: replies are refused (503)",
+        "the partner door's HMAC scheme); unset: replies are refused (401)",
     )
 
     # ---- privacy fan-out -----------------------------------------------------------------------------------

@@ -199,5 +199,5 @@ async def test_a_reply_code_from_the_contacts_address_acknowledges_and_nothing_e
 async def test_replies_are_refused_when_no_gateway_secret_is_configured(env) -> None:
     body = b'{"from": "a@example.lv", "text": "ACDEFG"}'
     r = await env.client.post("/v1/replies", content=body, headers=signed_headers(GATEWAY, body))
-    assert r.status_code == 503
+    assert r.status_code == 401
     assert r.json()["type"].endswith("/not-configured")

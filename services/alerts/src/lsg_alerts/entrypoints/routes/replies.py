@@ -47,17 +47,24 @@ _PROBLEMS: dict[ReplyOutcome, tuple[int, str, str]] = {
     summary="A reply with the message's code acknowledges the alert (for SMS and e-mail gateways)",
     responses={
         200: {"description": "Acknowledged: the alert, the contact and the channel"},
-        401: {"description": "Missing or wrong gateway signature"},
+        401: {"description": "Missing or wrong gateway signature, or no gateway secret configured"},
         404: {"description": "No message with this code went to this sender"},
         409: {"description": "The alert is no longer waiting for acknowledgement"},
         410: {"description": "The code expired or was used"},
-        503: {"description": "No gateway secret is configured"},
+        422: {"description": "The body is not a reply, or its text does not start with a code"},
     },
 )
 async def reply(request: Request, uow: Uow, settings: Settings) -> dict[str, Any]:
     secret = settings.reply_gateway_secret
     if secret is None:
-        raise Problem(503, "Replies not configured", "LSG_REPLY_GATEWAY_SECRET is not set.", type_="not-configured")
+        # No secret: no gateway can authenticate, so every reply is refused as unauthenticated (not a 5xx: the
+        # service works, this door is closed).
+        raise Problem(
+            401,
+            "Unauthorized",
+            "Replies are not configured here (LSG_REPLY_GATEWAY_SECRET is not set).",
+            type_="not-configured",
+        )
     body = await request.body()
     try:
         signing.verify(
