@@ -209,7 +209,10 @@ async def scenario_reporting(args: argparse.Namespace, results: dict[str, Any]) 
         f"record, steal {bare_steal} ms/s",
         flush=True,
     )
-    run = await measure_consumer(bench, "reporting", reporting_argv(PORTS["reporting"]))
+    overrides = dict(item.split("=", 1) for item in getattr(args, "reporting_env", []) or [])
+    run = await measure_consumer(bench, "reporting", reporting_argv(PORTS["reporting"]), extra_env=overrides)
+    if overrides:
+        results["reporting_env"] = overrides
     results["reporting_events_per_s"] = run["events_per_s"]
     results["reporting_distinct_events_per_s"] = run["distinct_events_per_s"]
     results["reporting_baseline_consumer_events_per_s"] = round(baseline)

@@ -381,6 +381,13 @@ def main() -> int:
     parser.add_argument("--alert-rate", type=float, default=200, help="alerts per second in the alert scenario")
     parser.add_argument("--alert-duration", type=float, default=60, help="seconds of alert load")
     parser.add_argument("--background-rate", type=float, default=2000, help="events/s to reporting during alerts")
+    parser.add_argument(
+        "--reporting-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a setting for the reporting service of scenario 2 (repeatable; e.g. LSG_CONSUMER_CHUNK_RECORDS=2500)",
+    )
     args = parser.parse_args()
     if args.database_url is None:
         from lsg_local.stack import LocalStack
