@@ -125,23 +125,42 @@ def raised_by(seen: Any, partner_ids: set[str]) -> list[Any]:
     return [e for e in seen.events(RAISED) if e.data.partner_id in partner_ids and e.data.kind in (None, "cap")]
 
 
-def once_each(events: list[Any], accepted: set[tuple[str, str]]) -> dict[str, int]:
-    """How the raised events compare with the accepted alerts (partner, identifier): missing, extra, twice."""
-    by_alert = Counter((e.data.partner_id, e.data.identifier) for e in events)
-    by_cloud_id = Counter(e.id for e in events)
-    by_alert_id = Counter(e.data.alert_id for e in events)
+def raised_records(seen: Any, partner_ids: set[str]) -> list[Any]:
+    """The partners' ``alert.raised`` records, each (topic, partition, offset) once: a reader that sees a record
+    twice (its group rebalanced) is not the service publishing it twice."""
+    found: dict[tuple[str, int, int], Any] = {}
+    for r in seen.records:
+        e = r.event
+        if e is not None and e.type == RAISED and e.data.partner_id in partner_ids and e.data.kind in (None, "cap"):
+            found.setdefault((r.topic, r.partition, r.offset), r)
+    return list(found.values())
+
+
+def once_each(records: list[Any], accepted: set[tuple[str, str]]) -> dict[str, int]:
+    """How the raised records compare with the accepted alerts (partner, identifier): missing, extra, and
+    ``duplicates``: an alert raised by two different events (two CloudEvent ids for one identifier or for one
+    alert id). ``redelivered``: the same event (same CloudEvent id) at another offset, what the outbox relay
+    sends again when it could not mark a batch published after Kafka took it (consumers deduplicate by id)."""
+    ids_of: dict[tuple[str, str], set[str]] = {}
+    by_alert_id: dict[str, set[str]] = {}
+    for r in records:
+        e = r.event
+        ids_of.setdefault((e.data.partner_id, e.data.identifier), set()).add(e.id)
+        by_alert_id.setdefault(e.data.alert_id, set()).add(e.id)
+    distinct = {i for ids in ids_of.values() for i in ids}
     return {
-        "missing": len(accepted - set(by_alert)),
-        "extra": len(set(by_alert) - accepted),
-        "duplicates": sum(n - 1 for c in (by_alert, by_cloud_id, by_alert_id) for n in c.values()),
+        "missing": len(accepted - set(ids_of)),
+        "extra": len(set(ids_of) - accepted),
+        "duplicates": sum(len(v) - 1 for v in ids_of.values()) + sum(len(v) - 1 for v in by_alert_id.values()),
+        "redelivered": len(records) - len(distinct),
     }
 
 
 def escalation_steps(seen: Any, alert_ids: set[str]) -> Counter[tuple[str, int]]:
-    """(alert id, escalation count) of every alert.escalated of those alerts: each step must appear once."""
-    return Counter(
-        (e.data.alert_id, e.data.escalation_count) for e in seen.events(ESCALATED) if e.data.alert_id in alert_ids
-    )
+    """(alert id, escalation count) of every distinct alert.escalated event (by CloudEvent id: a relay's
+    redelivered copy is the same event) of those alerts: each step must appear once."""
+    events = {e.id: e for e in seen.events(ESCALATED) if e.data.alert_id in alert_ids}
+    return Counter((e.data.alert_id, e.data.escalation_count) for e in events.values())
 
 
 async def stored_alerts(dsn: str, partner_ids: set[str]) -> Counter[tuple[str, str]]:
