@@ -385,6 +385,19 @@ def cpu_seconds(pid: int | None, *, children: bool = True) -> float:
     return total
 
 
+def schedstat(pid: int | None) -> tuple[float, float]:
+    """Seconds a process's threads ran on a CPU and waited, runnable, for one (/proc/<pid>/task/*/schedstat):
+    on a shared machine the second says how much of a run went to waiting for the neighbours."""
+    run = wait = 0
+    if pid is not None:
+        with contextlib.suppress(OSError):
+            for task in os.listdir(f"/proc/{pid}/task"):
+                with contextlib.suppress(OSError, ValueError):
+                    fields = Path(f"/proc/{pid}/task/{task}/schedstat").read_text().split()
+                    run, wait = run + int(fields[0]), wait + int(fields[1])
+    return run / 1e9, wait / 1e9
+
+
 def steal_ms() -> float:
     """Hypervisor steal of the machine so far (all cores, ms; /proc/stat): time the VM's cores were given to
     another guest. Sampled around a figure, it says whether the machine was disturbed while it was taken."""

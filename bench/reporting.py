@@ -40,6 +40,7 @@ from bench.lib import (
     produce,
     reset_topics,
     rss_mb,
+    schedstat,
     service_env,
     steal_ms,
 )
@@ -120,6 +121,7 @@ async def measure_consumer(
         done = 0
         database = dsn.rsplit("/", 1)[1]
         cpu0 = steal0 = 0.0
+        sched0 = (0.0, 0.0)
         wall0 = time.time()
         pg0: dict[int, float] = {}
         await svc.start()
@@ -141,6 +143,7 @@ async def measure_consumer(
                         first = float(value) if value is not None else None
                         # CPU from here on (a figure a shared machine disturbs less than the rate)
                         cpu0, steal0, wall0 = cpu_seconds(svc.pid), steal_ms(), time.time()
+                        sched0 = schedstat(svc.pid)
                         pg0 = {p: cpu_seconds(p, children=False) for p in await backend_pids(conn, database)}
                     if done >= target or (time_box_s and first and now - first >= time_box_s):
                         break
@@ -153,7 +156,10 @@ async def measure_consumer(
             rss_idle = rss.samples[0] if rss.samples else None
             rss_peak = rss.peak
             cpu = cpu_seconds(svc.pid) - cpu0
-            steal = (steal_ms() - steal0) / max(time.time() - wall0, 1e-9)
+            wall = max(time.time() - wall0, 1e-9)
+            steal = (steal_ms() - steal0) / wall
+            sched1 = schedstat(svc.pid)
+            on_cpu, runnable = (sched1[0] - sched0[0]) / wall, (sched1[1] - sched0[1]) / wall
             assert conn is not None
             pg_cpu = sum(cpu_seconds(p, children=False) - pg0.get(p, 0.0) for p in await backend_pids(conn, database))
         finally:
@@ -180,6 +186,9 @@ async def measure_consumer(
         "cpu_us_per_record": round(cpu * 1e6 / max(done, 1), 1),
         "postgres_cpu_us_per_record": round(pg_cpu * 1e6 / max(done, 1), 1),
         "steal_ms_per_s": round(steal, 1),
+        # the service's threads per second of the run: on a CPU, and runnable but waiting for one
+        "on_cpu": round(on_cpu, 2),
+        "waiting_for_cpu": round(runnable, 2),
         "rss_mb_start": round(rss_idle, 1) if rss_idle else None,
         "rss_mb_peak": rss_peak,
     }
@@ -228,6 +237,8 @@ async def scenario_reporting(args: argparse.Namespace, results: dict[str, Any]) 
         "cpu_us_per_record": run["cpu_us_per_record"],
         "postgres_cpu_us_per_record": run["postgres_cpu_us_per_record"],
         "steal_ms_per_s": run["steal_ms_per_s"],
+        "on_cpu": run["on_cpu"],
+        "waiting_for_cpu": run["waiting_for_cpu"],
         "baseline_cpu_us_per_record": bare_cpu,
         "baseline_steal_ms_per_s": bare_steal,
     }
@@ -238,7 +249,8 @@ async def scenario_reporting(args: argparse.Namespace, results: dict[str, Any]) 
         f"  reporting: {run['events_per_s']:,} records/s ({run['distinct_events']:,} distinct events, "
         f"{run['facts']:,} facts in {run['seconds']} s); ratio {results['reporting_ratio']}; "
         f"CPU per record: service {run['cpu_us_per_record']} µs, PostgreSQL {run['postgres_cpu_us_per_record']} µs; "
-        f"steal {run['steal_ms_per_s']} ms/s; RSS peak {run['rss_mb_peak']} MiB",
+        f"steal {run['steal_ms_per_s']} ms/s; the service on a CPU {run['on_cpu']} and waiting for one "
+        f"{run['waiting_for_cpu']} of the time; RSS peak {run['rss_mb_peak']} MiB",
         flush=True,
     )
 

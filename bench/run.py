@@ -189,7 +189,8 @@ def rows(r: dict[str, Any]) -> Iterator[tuple[str, str, str, str, str]]:
             s,
             "CPU per record: the service's process (PostgreSQL's backends: "
             f"{_n(d.get('postgres_cpu_us_per_record'))} µs); steal during the run "
-            f"{_n(d.get('steal_ms_per_s'))} ms/s",
+            f"{_n(d.get('steal_ms_per_s'))} ms/s; the service's threads on a CPU {_n(d.get('on_cpu'))} and "
+            f"runnable, waiting for one, {_n(d.get('waiting_for_cpu'))} of the time",
             "reporting_cpu_us_per_record",
             r.get("reporting_cpu_us_per_record"),
             " µs",
