@@ -93,7 +93,12 @@ async def test_a_reply_code_from_the_contacts_address_acknowledges_and_nothing_e
         )
         assert r.status_code == 201, r.text
         assert (await client.post(f"/v1/devices/{device}/install", json={}, headers=h.AUTH_EDITOR)).status_code == 200
-        person = {"name": "Jānis", "language": "lv", "channels": [{"kind": "email", "address": address}]}
+        person = {
+            "name": "Jānis",
+            "language": "lv",
+            "phone": "+371 2612 3456",
+            "channels": [{"kind": "email", "address": address}],
+        }
         r = await client.post("/v1/contacts", json=person, headers=h.AUTH_ADMIN)
         assert r.status_code == 201, r.text
         elder = str(r.json()["contact_id"])
@@ -194,6 +199,13 @@ async def test_a_reply_code_from_the_contacts_address_acknowledges_and_nothing_e
         # only the one acknowledgement happened, through the code
         acknowledged = {e.data.alert_id for e in ev.events(AlertAcknowledged.event_type)}
         assert acknowledged & {first, second, third} == {first}
+
+        # A fourth: the code texted back from the contact's phone number (an SMS gateway), written another way.
+        fourth, code4, _ = await raise_alert(4)
+        r = await reply(client, "+37126123456", code4)
+        assert r.status_code == 200, r.text
+        assert r.json()["alert_id"] == fourth
+        assert await state_of(fourth) == "acknowledged"
 
 
 async def test_replies_are_refused_when_no_gateway_secret_is_configured(env) -> None:
