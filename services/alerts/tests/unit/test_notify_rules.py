@@ -84,3 +84,43 @@ def test_messages_speak_the_contacts_language_and_drills_say_so_first(
     practice = notify.render(language, drill=True, **values)  # type: ignore[arg-type]
     assert practice.subject.startswith(drill)
     assert practice.text.startswith(drill)
+
+
+def test_reply_codes_are_short_unambiguous_and_read_from_the_first_word() -> None:
+    codes = {notify.new_reply_code() for _ in range(200)}
+    assert len(codes) > 190  # random
+    for code in codes:
+        assert len(code) == notify.REPLY_CODE_LENGTH
+        assert not set(code) & set("0O1IL2Z5S8B")
+        assert notify.reply_code_in(code) == code
+        assert notify.reply_code_in(f"  {code.lower()}. paldies, braucu") == code
+        assert notify.reply_code_in(f"'{code}'") == code
+    assert notify.reply_code_in("") is None
+    assert notify.reply_code_in("labi") is None
+    assert notify.reply_code_in("K7QX3M7") is None  # too long
+    assert notify.reply_code_in("K0QX3M") is None  # 0 is not in the alphabet
+    assert notify.reply_code_in("sveiki K7QX3M") is None  # the code must come first
+
+
+@pytest.mark.parametrize(
+    ("language", "line"),
+    [
+        ("lv", "Vai atbildiet uz šo ziņu ar kodu K7QX3M."),
+        ("ru", "Или ответьте на это сообщение кодом K7QX3M."),
+        ("en", "Or reply to this message with the code K7QX3M."),
+    ],
+)
+def test_every_message_carries_its_reply_code_in_the_contacts_language(language: str, line: str) -> None:
+    message = notify.render(
+        language,
+        name="X",
+        title="Fire",
+        area="Nirza",
+        severity="Extreme",
+        level="settlement_elder",
+        received_at=T0,
+        link="https://alerts.example.lv/v1/ack/t",
+        drill=False,
+        code="K7QX3M",
+    )
+    assert message.text.endswith(line)
