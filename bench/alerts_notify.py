@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -106,7 +107,10 @@ def private_kafka(base: Path) -> Any:
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     if args.bootstrap:
         return await run_on(args)
-    with private_kafka(Path(tempfile.mkdtemp(prefix="lsg-bench-notify-kafka-"))) as bootstrap:
+    with (
+        tempfile.TemporaryDirectory(prefix="lsg-bench-notify-kafka-") as base,
+        private_kafka(Path(base)) as bootstrap,
+    ):
         args.bootstrap = bootstrap
         return await run_on(args)
 
@@ -116,7 +120,8 @@ async def run_on(args: argparse.Namespace) -> dict[str, Any]:
     group = f"alerts-notify-bench-{uuid.uuid4().hex[:8]}"
     await ensure_topics(KafkaSettings(bootstrap=args.bootstrap), topics.TOPICS)
     await skip_to_end(args.bootstrap, group, topics.PARTNER_INPUT)
-    mailpit = Mailpit(Path(tempfile.mkdtemp(prefix="lsg-bench-mailpit-"))).start()
+    mail_dir = tempfile.mkdtemp(prefix="lsg-bench-mailpit-")
+    mailpit = Mailpit(Path(mail_dir)).start()
     dsn = f"{args.postgres.rstrip('/')}/{db_name}"
     env = {
         **os.environ,
@@ -161,6 +166,7 @@ async def run_on(args: argparse.Namespace) -> dict[str, Any]:
             except subprocess.TimeoutExpired:
                 os.killpg(server.pid, signal.SIGKILL)
         mailpit.stop()
+        shutil.rmtree(mail_dir, ignore_errors=True)
         admin = await asyncpg.connect(f"{args.postgres.rstrip('/')}/postgres")
         try:
             await admin.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
