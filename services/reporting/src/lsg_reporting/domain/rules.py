@@ -213,7 +213,8 @@ class Extractor:
         times: dict[str | None, datetime] = {}
         priorities: dict[tuple[str, str | None], float] = {}
         stamps: dict[str | None, float] = {}
-        head = (event.source, event.id, event.data.event_type)
+        source, event_id, event_type = event.source, event.id, event.data.event_type
+        country, municipality, territory, settlement = area
         for plan in plans:
             if plan.where and not _matches(data, plan.where):
                 continue
@@ -233,22 +234,45 @@ class Extractor:
             key = plan.key
             base_key = _text(data[key[0]]) or "" if len(key) == 1 else "|".join(_text(data[k]) or "" for k in key)
             tag = plan.tag if plan.tag is not None else (_text(data[plan.tag_field]) if plan.tag_field else None)
-            # (source, event_id, event_type, code) ... (event_time, valid_from, area, role, gender, wave, tag)
-            start = (*head, plan.code)
-            rest: tuple[Any, ...]
+            at: Any = event_time
+            since: Any = valid_from
             if epoch:
-                time_stamp = stamps.get(plan.time)
-                if time_stamp is None:
-                    time_stamp = stamps[plan.time] = event_time.timestamp()
-                valid_stamp = stamps.get(plan.valid_from)
-                if valid_stamp is None:
-                    valid_stamp = stamps[plan.valid_from] = valid_from.timestamp()
-                rest = (time_stamp, valid_stamp, *area, role, gender, wave, tag)
-            else:
-                rest = (event_time, valid_from, *area, role, gender, wave, tag)
+                at = stamps.get(plan.time)
+                if at is None:
+                    at = stamps[plan.time] = event_time.timestamp()
+                since = stamps.get(plan.valid_from)
+                if since is None:
+                    since = stamps[plan.valid_from] = valid_from.timestamp()
+            # Each fact built as one flat tuple in FACT_COLUMNS order: splicing shared head and tail tuples
+            # into it (`(*start, key, ..., *rest, num, den)`) cost more than the fields themselves.
+            code = plan.code
             if plan.likert:
                 num, den = _likert(data, plan.feed)
-                out.append(_new_fact(row, (*start, base_key, priority, *rest, num, den)))
+                out.append(
+                    _new_fact(
+                        row,
+                        (
+                            source,
+                            event_id,
+                            event_type,
+                            code,
+                            base_key,
+                            priority,
+                            at,
+                            since,
+                            country,
+                            municipality,
+                            territory,
+                            settlement,
+                            role,
+                            gender,
+                            wave,
+                            tag,
+                            num,
+                            den,
+                        ),
+                    )
+                )
                 continue
             if plan.num_field is not None:
                 num = float(data[plan.num_field])
@@ -258,12 +282,39 @@ class Extractor:
             else:
                 num = plan.num
             cells = data.get(plan.breakdown_field) if plan.breakdown_field else None
+            den = plan.den
             for suffix in plan.slot_suffixes:
                 slot_key = base_key + suffix
                 if cells:
+                    start = (source, event_id, event_type, code)
+                    rest = (at, since, *area, role, gender, wave, tag)
                     out.extend(_split(row, start, slot_key, priority, rest, num, cells))
                 else:
-                    out.append(_new_fact(row, (*start, slot_key, priority, *rest, num, plan.den)))
+                    out.append(
+                        _new_fact(
+                            row,
+                            (
+                                source,
+                                event_id,
+                                event_type,
+                                code,
+                                slot_key,
+                                priority,
+                                at,
+                                since,
+                                country,
+                                municipality,
+                                territory,
+                                settlement,
+                                role,
+                                gender,
+                                wave,
+                                tag,
+                                num,
+                                den,
+                            ),
+                        )
+                    )
 
 
 def _split(
