@@ -56,7 +56,7 @@ build_kubernetes() {
   local ldflags="-s -w -X ${v}.gitVersion=${K8S_VERSION} -X ${v}.gitMajor=1 -X ${v}.gitMinor=${minor}"
   ldflags+=" -X ${v}.gitTreeState=clean -X ${v}.buildDate=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
   ldflags+=" -X k8s.io/client-go/pkg/version.gitVersion=${K8S_VERSION}"
-  echo "building ${K8S_CMDS[*]} ${K8S_VERSION} with $(go version) (cold: ~15 min on 2 cores) ..."
+  echo "building ${K8S_CMDS[*]} ${K8S_VERSION} with $(go version) (cold: ~11 min on 2 cores) ..."
   go build -trimpath -ldflags "${ldflags}" -o "${BIN_DIR}/" "${pkgs[@]}"
   echo "${want}" > "${BIN_DIR}/.kubernetes-build"
   echo "kubernetes ${K8S_VERSION} built in $((SECONDS - start)) s"
