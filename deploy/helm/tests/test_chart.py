@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -119,6 +120,7 @@ def test_no_secret_value_inline(objects: list[dict[str, Any]]) -> None:
 def test_service_specific_secrets_come_from_secrets(default_objects: list[dict[str, Any]]) -> None:
     expected = {
         "surveys": "LSG_SURVEYS_PSEUDONYM_KEY",
+        "training": "LSG_TRAINING_PSEUDONYM_KEY",
         "alerts": "LSG_ALERTS_SECRETS_KEY",
         "reporting": "LSG_REPORTING_API_TOKENS",
     }
@@ -134,6 +136,38 @@ def test_service_specific_secrets_come_from_secrets(default_objects: list[dict[s
             assert ref["name"] == f"lsg-{component}-secrets"
         others = set(expected.values()) - {expected.get(component)}
         assert not others & env.keys(), f"{component} gets another service's secret"
+
+
+def test_every_service_starts_with_the_production_environment_the_chart_gives(
+    production_objects: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each service's settings validate with exactly the variables the production values give its pod (secrets
+    standing in as placeholders): a secret a service requires outside development and the chart forgets would
+    otherwise surface only as a crash-looping pod on the first real install."""
+    import importlib
+
+    for obj in workloads(production_objects):
+        if obj["kind"] != "Deployment":
+            continue
+        component = obj["metadata"]["labels"]["app.kubernetes.io/name"].removeprefix("lsg-")
+        env = env_of(containers(obj)[0])
+        with monkeypatch.context() as m:
+            for name in [n for n in os.environ if n.startswith(("LSG_", "OTEL_"))]:
+                m.delenv(name)
+            for name, var in env.items():
+                if "value" in var:
+                    m.setenv(name, str(var["value"]))
+                elif name.endswith(("_KEY", "_SECRET")):
+                    m.setenv(name, "k" * 44)
+                elif "DATABASE_URL" in name:
+                    m.setenv(name, f"postgresql://u:p@db.example.internal:5432/lsg_{component}")
+                elif "secretKeyRef" in var.get("valueFrom", {}):
+                    m.setenv(name, "placeholder")
+            module = importlib.import_module(f"lsg_{component}.settings")
+            try:
+                getattr(module, f"{component.capitalize()}Settings")()
+            except Exception as exc:
+                pytest.fail(f"{component} would not start with the production values' environment: {exc}")
 
 
 def test_otel_and_service_environment(objects: list[dict[str, Any]]) -> None:
@@ -441,6 +475,7 @@ def test_notes_render(helm: Path, tmp_path: Path) -> None:
         assert f"lsg-{component}-db" in notes
         assert f"lsg-{component} (SCRAM credentials" in notes
     assert "lsg-surveys-secrets (key pseudonym-key: LSG_SURVEYS_PSEUDONYM_KEY)" in notes
+    assert "lsg-training-secrets (key pseudonym-key: LSG_TRAINING_PSEUDONYM_KEY)" in notes
     assert "docs/operations.md" in notes
 
 
