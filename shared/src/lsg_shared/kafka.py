@@ -56,7 +56,7 @@ def broker_security(settings: KafkaSettings) -> BaseSecurity | None:
 def client_kwargs(settings: KafkaSettings) -> dict[str, Any]:
     """Connection keyword arguments for bare aiokafka clients (admin, tools, tests)."""
     kwargs: dict[str, Any] = {
-        "bootstrap_servers": settings.bootstrap,
+        "bootstrap_servers": settings.servers,
         "security_protocol": settings.security_protocol,
     }
     context = ssl_context(settings)
@@ -80,7 +80,7 @@ def make_broker(
 ) -> KafkaBroker:
     """The broker of one service: acks=all with idempotence, trace context and metrics middlewares."""
     broker = KafkaBroker(
-        settings.bootstrap,
+        settings.servers,
         client_id=client_id,
         security=broker_security(settings),
         acks="all",

@@ -24,6 +24,12 @@ class KafkaSettings(BaseSettings):
         None, description="Override the registry's replication factor (1 on a single local broker)"
     )
 
+    @property
+    def servers(self) -> list[str]:
+        """The bootstrap servers as a list: FastStream takes a string as one host, so "a:9092,b:9092" (the form the
+        setting documents, and what a three-broker cluster needs) must be split before it reaches the clients."""
+        return [server.strip() for server in self.bootstrap.split(",") if server.strip()]
+
 
 class ServiceSettings(BaseSettings):
     """Settings common to every service. Services subclass this to add their own."""
