@@ -37,9 +37,9 @@ class AlertsSettings(ServiceSettings):
     signature_tolerance_s: int = Field(300, gt=0, description="Largest allowed |now - X-LSG-Timestamp|")
     partner_max_bytes: int = Field(65_536, gt=0, description="Largest partner document (HTTP body or Kafka value)")
     partner_rate_per_s: float = Field(
-        50.0, gt=0, description="Sustained partner requests per second, per partner, per replica"
+        50.0, gt=0, description="Sustained requests per second per partner, across all replicas (shared bucket)"
     )
-    partner_rate_burst: int = Field(200, gt=0, description="Token-bucket size per partner (per replica)")
+    partner_rate_burst: int = Field(200, gt=0, description="Token-bucket size per partner, shared by every replica")
 
     # ---- lifecycle and supervision ------------------------------------------------------------------
     ack_deadlines_s: dict[str, float] = Field(

@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from lsg_alerts.domain import lifecycle, signing
-from lsg_alerts.domain.ratelimit import TokenBuckets
 from lsg_events.alerts import EscalationLevel
 
 pytestmark = pytest.mark.unit
@@ -54,17 +53,6 @@ def test_signature_covers_the_body() -> None:
 def test_no_secret_no_entry() -> None:
     with pytest.raises(signing.SignatureProblem):
         verify([], str(NOW), signing.sign("s", str(NOW), b"{}"))
-
-
-def test_token_bucket() -> None:
-    clock = [0.0]
-    buckets = TokenBuckets(rate_per_s=2, burst=2, clock=lambda: clock[0])
-    assert buckets.take("p") == 0
-    assert buckets.take("p") == 0
-    assert buckets.take("p") == pytest.approx(0.5)
-    assert buckets.take("other") == 0
-    clock[0] = 0.5
-    assert buckets.take("p") == 0
 
 
 def test_ladder_repeats_at_the_top() -> None:
