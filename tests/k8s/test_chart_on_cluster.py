@@ -262,6 +262,21 @@ def _served_crd_versions(kube: Any) -> list[str]:
     return out
 
 
+def _wait_established(kube: Any, crd: str, timeout: float = 60.0) -> None:
+    """Wait for a CRD's Established condition. `kubectl wait --for=condition=Established` fails at once ("status.
+    conditions accessor error: <nil>") instead of waiting when it reads a CRD the API server has not yet given any
+    condition, which a clean-clone CI run hit right after the server-side apply; so the condition is polled."""
+    deadline = time.monotonic() + timeout
+    jsonpath = 'jsonpath={.status.conditions[?(@.type=="Established")].status}'
+    while True:
+        status = kube.kubectl("get", f"crd/{crd}", "-o", jsonpath, check=False).strip()
+        if status == "True":
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"CRD {crd} not Established after {timeout:.0f} s (condition status {status!r})")
+        time.sleep(1)
+
+
 def test_step4_production_values_admitted_by_the_api_server(kube: Any) -> None:
     if not CRDS.is_dir():
         pytest.skip(f"{CRDS} not found: the CRDs (Strimzi KafkaTopic, ServiceMonitor, PrometheusRule) are needed")
@@ -271,7 +286,7 @@ def test_step4_production_values_admitted_by_the_api_server(kube: Any) -> None:
         "servicemonitors.monitoring.coreos.com",
         "prometheusrules.monitoring.coreos.com",
     ):
-        kube.kubectl("wait", "--for=condition=Established", f"crd/{crd}", "--timeout=60s")
+        _wait_established(kube, crd)
     ns = "lsg-prod-dryrun"
     kube.kubectl("create", "namespace", ns, check=False)
     rendered = kube.helm(
