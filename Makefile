@@ -95,7 +95,7 @@ faults: install
 fuzz: infra
 	LSG_FUZZ_EXAMPLES=$${LSG_FUZZ_EXAMPLES:-200} $(BIN)/pytest tests/api_fuzz -q --durations=0 $(PYTEST_ARGS)
 
-bench: infra
+bench: infra mailpit
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 # A one-node Kubernetes cluster from the project's own scripts (deploy/cluster; docs/operations.md, "Try the chart on

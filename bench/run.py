@@ -1,11 +1,12 @@
 """`make bench`: every scenario against a real local Kafka and PostgreSQL, baselines in the same run.
 
-    python -m bench.run [--events 1000000] [--only ceiling,reporting,otel,naive,rebuild,footprint,alert]
+    python -m bench.run [--events 1000000] [--only ceiling,reporting,otel,naive,rebuild,footprint,alert,notify]
 
 Scenarios (in this order): ceiling (bare producers and consumers; its per-record producer fills the reporting
 service's topics), reporting (ingestion end to end, with a bare consumer on the same topics just before),
 otel (reporting ingestion with OpenTelemetry off vs exporting), naive (the textbook peer, time-boxed),
-rebuild, footprint (resident memory idle), alert (latency with 2 000 background events/s to reporting).
+rebuild, footprint (resident memory idle), alert (latency with 2 000 background events/s to reporting), notify
+(alert.raised → first message accepted by a real SMTP server, Mailpit, at 200 alerts/s: bench/alerts_notify.py).
 
 Kafka: the bench's own single-node broker (127.0.0.1:29792, started here and stopped at the end unless it
 was already running or --keep-broker), because the scenarios delete and refill the suite's topics, which the
@@ -24,8 +25,9 @@ from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from bench import ceiling, reporting, service_scenarios
+from bench import alerts_notify, ceiling, reporting, service_scenarios
 from bench.lib import (
     CONSUMED_TOPICS,
     bench_broker,
@@ -85,12 +87,44 @@ async def scenario_ceiling(args: argparse.Namespace, results: dict[str, Any]) ->
     await delete_topics(bench.bootstrap, scratch)
 
 
+async def scenario_notify(args: argparse.Namespace, results: dict[str, Any]) -> None:
+    """Issue 26's figure: an alert raised → the first message of its page accepted by the SMTP server."""
+    server = urlsplit(args.database_url)._replace(path="", query="").geturl()
+    run = argparse.Namespace(
+        rate=args.notify_rate,
+        duration=args.notify_duration,
+        warmup=2.0,
+        concurrency=4,
+        batch=8,
+        interval=0.05,
+        replicas=1,
+        connections=16,
+        port=28093,
+        bootstrap=args.bootstrap,
+        postgres=server,
+        drain_timeout=300.0,
+        verbose=False,
+    )
+    detail = await alerts_notify.run_on(run)
+    results["notify_detail"] = detail
+    latency = detail.get("raised_to_smtp_accepted", {})
+    results["notify_p50_ms"] = latency.get("p50_ms")
+    results["notify_p99_ms"] = latency.get("p99_ms")
+    results["notify_missing"] = detail.get("missing")
+    print(
+        f"  notify: {detail.get('messages')} messages, p50 {results['notify_p50_ms']} ms, "
+        f"p99 {results['notify_p99_ms']} ms, {detail.get('missing')} missing",
+        flush=True,
+    )
+
+
 SCENARIOS: dict[str, Scenario] = {
     "ceiling": scenario_ceiling,
     **reporting.SCENARIOS,
     **service_scenarios.SCENARIOS,
+    "notify": scenario_notify,
 }
-ORDER = ["ceiling", "reporting", "otel", "naive", "rebuild", "footprint", "alert"]
+ORDER = ["ceiling", "reporting", "otel", "naive", "rebuild", "footprint", "alert", "notify"]
 
 
 GOAL_TEXT = {
@@ -99,6 +133,7 @@ GOAL_TEXT = {
     "alert_p99_ms": ("<", 100),
     "rebuild_all_in_s": ("<", 60),
     "otel_overhead_pct": ("<=", 15),
+    "notify_p99_ms": ("<", 1000),
 }
 
 
@@ -264,9 +299,24 @@ def rows(r: dict[str, Any]) -> Iterator[tuple[str, str, str, str, str]]:
         )
 
 
+def notify_rows(r: dict[str, Any]) -> Iterator[tuple[str, str, str, str, str]]:
+    if "notify_p99_ms" not in r:
+        return
+    s, d = "7. Notification", r.get("notify_detail", {})
+    where = (
+        f"{_n(d.get('achieved_rate_per_s'))} Extreme alerts/s for {_n(d.get('duration_s'))} s, "
+        f"{_n(d.get('notify_concurrency'))} senders x {_n(d.get('notify_batch'))}, Mailpit"
+    )
+    label = f"p50, `alert.raised` → first e-mail accepted by SMTP ({where})"
+    yield s, f"{label} (`notify_p50_ms`)", _n(r.get("notify_p50_ms")) + " ms", "", ""
+    goal, met = _met("notify_p99_ms", r.get("notify_p99_ms"))
+    label = f"p99 ({_n(r.get('notify_missing'))} missing of {_n(d.get('alerts'))})"
+    yield s, f"{label} (`notify_p99_ms`)", _n(r.get("notify_p99_ms")) + " ms", goal, met
+
+
 def table(results: dict[str, Any]) -> str:
     lines = ["| Scenario | Figure | Value | Goal | Met |", "|---|---|---|---|---|"]
-    lines += [f"| {' | '.join(cells)} |" for cells in rows(results)]
+    lines += [f"| {' | '.join(cells)} |" for cells in [*rows(results), *notify_rows(results)]]
     return "\n".join(lines)
 
 
@@ -382,6 +432,8 @@ def main() -> int:
     parser.add_argument("--alert-rate", type=float, default=200, help="alerts per second in the alert scenario")
     parser.add_argument("--alert-duration", type=float, default=60, help="seconds of alert load")
     parser.add_argument("--background-rate", type=float, default=2000, help="events/s to reporting during alerts")
+    parser.add_argument("--notify-rate", type=float, default=200, help="Extreme alerts per second in notify")
+    parser.add_argument("--notify-duration", type=float, default=30, help="seconds of alerts in notify")
     parser.add_argument(
         "--reporting-env",
         action="append",
